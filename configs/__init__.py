@@ -1,0 +1,1 @@
+"""Run configurations: one file per task and model, each with get_config(arg=None)."""

@@ -1,0 +1,1 @@
+"""TFDS builders for the SoccerNet datasets, one sub-package per dataset (imported as `soccernet_datasets`)."""

@@ -1,0 +1,72 @@
+"""optax optimizer and learning-rate schedule from a config.
+
+Config fields (`config.optimizer`):
+  name: "adam" or "adamw".
+  learning_rate: peak learning rate.
+  weight_decay: AdamW decoupled weight decay (ignored by adam).
+  b1, b2, eps: Adam moments.
+  clip_norm: clip the global gradient norm to this (0 disables).
+  schedule: "constant", "cosine" (linear warmup then cosine decay to `end_learning_rate` at
+    `config.train.num_steps`) or "plateau" (ReduceLROnPlateau, as the SoccerNet baselines use).
+  warmup_steps: linear warmup from 0 (constant and cosine).
+  end_learning_rate: the learning rate at the end of cosine decay, and the floor of plateau decay.
+  plateau_patience, plateau_factor, plateau_accumulation: plateau decay multiplies the learning
+    rate by `plateau_factor` when the training loss averaged over `plateau_accumulation` steps
+    has not improved for `plateau_patience` such windows.
+"""
+
+from __future__ import annotations
+
+import jax.numpy as jnp
+import ml_collections
+import optax
+
+SCHEDULES = ("constant", "cosine", "plateau")
+
+
+def learning_rate_schedule(config: ml_collections.ConfigDict, num_steps: int) -> optax.Schedule:
+    opt = config.optimizer
+    if opt.schedule not in SCHEDULES:
+        raise ValueError(f"Unknown schedule {opt.schedule!r}; expected one of {SCHEDULES}.")
+    if opt.schedule == "cosine":
+        return optax.warmup_cosine_decay_schedule(
+            init_value=0.0, peak_value=opt.learning_rate, warmup_steps=opt.warmup_steps,
+            decay_steps=max(num_steps, opt.warmup_steps + 1), end_value=opt.end_learning_rate,
+        )
+    if opt.warmup_steps:
+        return optax.linear_schedule(0.0, opt.learning_rate, opt.warmup_steps)
+    return optax.constant_schedule(opt.learning_rate)
+
+
+def make_optimizer(config: ml_collections.ConfigDict, num_steps: int) -> optax.GradientTransformationExtraArgs:
+    """The optimizer; its `update` takes `value=loss` (used by plateau decay, ignored otherwise)."""
+    opt = config.optimizer
+    schedule = learning_rate_schedule(config, num_steps)
+    if opt.name == "adam":
+        base = optax.adam(schedule, b1=opt.b1, b2=opt.b2, eps=opt.eps)
+    elif opt.name == "adamw":
+        base = optax.adamw(schedule, b1=opt.b1, b2=opt.b2, eps=opt.eps, weight_decay=opt.weight_decay)
+    else:
+        raise ValueError(f"Unknown optimizer {opt.name!r}; expected 'adam' or 'adamw'.")
+    parts = []
+    if opt.clip_norm:
+        parts.append(optax.clip_by_global_norm(opt.clip_norm))
+    parts.append(base)
+    if opt.schedule == "plateau":
+        parts.append(
+            optax.contrib.reduce_on_plateau(
+                factor=opt.plateau_factor, patience=opt.plateau_patience,
+                accumulation_size=opt.plateau_accumulation,
+                min_scale=opt.end_learning_rate / opt.learning_rate,
+            )
+        )
+    return optax.chain(*parts)
+
+
+def current_learning_rate(config: ml_collections.ConfigDict, num_steps: int, opt_state, step):
+    """The learning rate in force at `step`, including the plateau scale when there is one."""
+    lr = learning_rate_schedule(config, num_steps)(step)
+    if config.optimizer.schedule == "plateau":
+        scale = optax.tree_utils.tree_get(opt_state, "scale")
+        lr = lr * jnp.asarray(scale)
+    return lr
