@@ -12,6 +12,7 @@ from ml_collections import config_flags
 
 import zoo.tasks
 import zoo.train
+from zoo.cli import parse_flags, quiet_libraries
 
 _CONFIG = config_flags.DEFINE_config_file(
     "config", None, "Path to the run's config file, optionally with :arg.", lock_config=True,
@@ -25,6 +26,7 @@ flags.mark_flags_as_required(["config", "workdir"])
 def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
+    quiet_libraries()
     config = _CONFIG.value
     task = zoo.tasks.get_task(config.task)
     results, output_dir = zoo.train.evaluate_checkpoint(
@@ -40,4 +42,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    app.run(main)
+    app.run(main, flags_parser=parse_flags)

@@ -88,7 +88,10 @@ def prepare_data(config: ml_collections.ConfigDict, workdir: str) -> str:
     """Builds the TFDS dataset once (process 0; others wait) and returns its data_dir."""
     data_dir = _data_dir(config, workdir)
     if jax.process_index() == 0:
-        tfds_sources.prepare(_dataset_name(config), manual_dir=_manual_dir(config, workdir), data_dir=data_dir)
+        tfds_sources.prepare(
+            _dataset_name(config), manual_dir=_manual_dir(config, workdir), data_dir=data_dir,
+            progress=bool(config.data.manual_dir),  # the synthetic default builds in a second
+        )
     if jax.process_count() > 1:
         multihost_utils.sync_global_devices("soccernet_v2_features prepared")
     return data_dir

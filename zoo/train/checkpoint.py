@@ -62,6 +62,23 @@ def restore_latest(manager: ocp.CheckpointManager, state: TrainState, shardings,
     return restored["state"], step
 
 
+def _check_params_fit(state_dir: str, metadata, params) -> None:
+    """Names the params whose shapes differ (or that one side lacks) before anything is read."""
+    tree = getattr(metadata, "item_metadata", metadata)
+    tree = getattr(tree, "tree", tree)
+    if not isinstance(tree, dict) or "params" not in tree:
+        raise ValueError(f"init_from={state_dir!r}: the checkpoint has no 'params'.")
+    saved = {jax.tree_util.keystr(k): tuple(v.shape) for k, v in jax.tree_util.tree_leaves_with_path(tree["params"])}
+    wanted = {jax.tree_util.keystr(k): tuple(v.shape) for k, v in jax.tree_util.tree_leaves_with_path(params)}
+    problems = [f"{name}: checkpoint {saved.get(name, 'missing')}, model {wanted.get(name, 'missing')}"
+                for name in sorted(saved.keys() | wanted.keys()) if saved.get(name) != wanted.get(name)]
+    if problems:
+        raise ValueError(
+            f"init_from={state_dir!r}: its params do not fit this model: " + "; ".join(problems[:8])
+            + (f" (and {len(problems) - 8} more)" if len(problems) > 8 else "")
+        )
+
+
 def load_params(path: str, state: TrainState, shardings) -> TrainState:
     """Replaces the params of `state` by those of another run's checkpoint (`init_from`).
 
@@ -83,15 +100,16 @@ def load_params(path: str, state: TrainState, shardings) -> TrainState:
         state_dir = os.path.join(path, str(max(steps)), "state")
     abstract = abstract_like(state, shardings)
     target = {"params": abstract.params}
-    with ocp.StandardCheckpointer() as checkpointer:
-        metadata = checkpointer.metadata(state_dir)
-        tree = getattr(metadata, "item_metadata", metadata)
-        tree = getattr(tree, "tree", tree)
-        if "params" not in tree:
-            raise ValueError(f"init_from={state_dir!r}: the checkpoint has no 'params'.")
+    with ocp.PyTreeCheckpointer() as checkpointer:
+        _check_params_fit(state_dir, checkpointer.metadata(state_dir), abstract.params)
         try:
             restored = checkpointer.restore(
-                state_dir, args=ocp.args.StandardRestore(target, strict=False)
+                state_dir,
+                args=ocp.args.PyTreeRestore(
+                    item=target,
+                    restore_args=ocp.checkpoint_utils.construct_restore_args(target),
+                    partial_restore=True,  # params only: optimizer state, step and rng stay fresh
+                ),
             )
         except (ValueError, KeyError) as error:
             raise ValueError(

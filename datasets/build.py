@@ -1,0 +1,49 @@
+"""Builds a zoo TFDS dataset from its manual dir, without TensorFlow (`tfds build` imports it).
+
+    python -m soccernet_datasets.build soccernet_v2_features/ResNET_TF2_PCA512 \
+        --manual_dir /path/to/SoccerNet --data_dir ~/tensorflow_datasets [--max_examples_per_split N]
+
+(also installed as `zoo-build-dataset`). The output is array_record, read back with
+`zoo.data.tfds_sources.data_source` or `tfds.data_source`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+from collections.abc import Sequence
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        prog="python -m soccernet_datasets.build", description=__doc__.split("\n\n")[0])
+    parser.add_argument("dataset", help="name/config, e.g. soccernet_v2_features/ResNET_TF2_PCA512")
+    parser.add_argument(
+        "--manual_dir", required=True, help="the raw files (the SoccerNet downloader's LocalDirectory)")
+    parser.add_argument(
+        "--data_dir", default=os.path.join("~", "tensorflow_datasets"),
+        help="TFDS data dir to write into (default ~/tensorflow_datasets)")
+    parser.add_argument(
+        "--max_examples_per_split", type=int, default=None,
+        help="keep only the first N examples of each split (smoke builds)")
+    parser.add_argument("--overwrite", action="store_true", help="rebuild if already prepared")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+
+    from zoo.data import tfds_sources  # after argument parsing: --help stays fast
+
+    builder = tfds_sources.prepare(
+        args.dataset,
+        manual_dir=os.path.expanduser(args.manual_dir),
+        data_dir=os.path.expanduser(args.data_dir),
+        max_examples_per_split=args.max_examples_per_split,
+        overwrite=args.overwrite,
+    )
+    for split, info in builder.info.splits.items():
+        print(f"{builder.info.full_name} {split}: {info.num_examples} examples")
+    print(f"written to {builder.data_dir}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,166 @@
+"""TFDS datasets as random-access grain sources, built and read without TensorFlow.
+
+    builder = prepare("soccernet_v2_features/ResNET_TF2_PCA512", manual_dir=..., data_dir=...)
+    source = data_source("soccernet_v2_features/ResNET_TF2_PCA512", "train", data_dir=...)
+    dataset = grain.MapDataset.source(source).seed(0).shuffle().map(...)
+
+A record is a nested dict of numpy values: `Text` comes back as `bytes`, a scalar as a numpy or
+Python scalar, a `Tensor` as an array, and (with `stack_sequences=True`, the default here) a
+`Sequence` of scalar features as one array per field, `[n]`, with the feature's dtype even when
+empty (TFDS alone returns a list of numpy scalars).
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from typing import Any
+
+import numpy as np
+from absl import logging
+import tensorflow_datasets as tfds
+
+FILE_FORMAT = "array_record"  # random access, which grain needs
+
+
+def _register(name_with_config: str) -> None:
+    """Imports the zoo's builder for `name`, which registers it with TFDS (if the zoo has one)."""
+    name = name_with_config.split("/")[0].split(":")[0]
+    try:
+        importlib.import_module(f"soccernet_datasets.{name}")
+    except ModuleNotFoundError as e:
+        if e.name != f"soccernet_datasets.{name}":
+            raise
+
+
+def prepare(
+    name_with_config: str,
+    *,
+    manual_dir: str | os.PathLike,
+    data_dir: str | os.PathLike,
+    max_examples_per_split: int | None = None,
+    overwrite: bool = False,
+    progress: bool = True,
+) -> tfds.core.DatasetBuilder:
+    """Builds a dataset from its manual dir into `data_dir` unless it is already there.
+
+    Args:
+      name_with_config: `name/config`, e.g. `soccernet_v2_features/ResNET_TF2_PCA512`.
+      manual_dir: where the raw files are (for SoccerNet, the downloader's `LocalDirectory`).
+      data_dir: the TFDS data dir to write into.
+      max_examples_per_split: keep only the first N examples of each split (smoke builds).
+      overwrite: rebuild even if the dataset is already prepared.
+      progress: show TFDS's progress bars while building.
+
+    Returns:
+      The prepared builder.
+    """
+    _register(name_with_config)
+    builder = tfds.builder(name_with_config, data_dir=os.fspath(data_dir), file_format=FILE_FORMAT)
+    download_config = tfds.download.DownloadConfig(
+        manual_dir=os.fspath(manual_dir),
+        try_download_gcs=False,
+        max_examples_per_split=max_examples_per_split,
+        download_mode=(
+            tfds.download.GenerateMode.REUSE_CACHE_IF_EXISTS
+            if overwrite else tfds.download.GenerateMode.REUSE_DATASET_IF_EXISTS),
+    )
+    if not builder.is_prepared() or overwrite:
+        logging.info("Building %s from %s into %s (once).", name_with_config, manual_dir, data_dir)
+    if not progress:
+        tfds.disable_progress_bar()
+    try:
+        builder.download_and_prepare(download_config=download_config)
+    finally:
+        if not progress:
+            tfds.enable_progress_bar()
+    return builder
+
+
+class _StackedSequence(tfds.decode.Decoder):
+    """Decodes a `Sequence` of a plain scalar feature to one array, not a list of scalars.
+
+    Only used for features whose per-element decoding is the identity (`ClassLabel`, `Text`,
+    unencoded scalar `Tensor`/`Scalar`), so the serialized array is already the decoded one.
+    """
+
+    def decode_example(self, serialized_example):
+        return self.feature.decode_example(serialized_example)
+
+    def decode_example_np(self, serialized_example):
+        return self.feature.decode_example_np(serialized_example)
+
+    def decode_batch_example(self, serialized_example):
+        return self.feature.decode_batch_example(serialized_example)
+
+    def decode_batch_example_np(self, serialized_example):
+        return np.asarray(serialized_example)
+
+
+def _is_plain_scalar(feature: tfds.features.FeatureConnector) -> bool:
+    if isinstance(feature, tfds.features.Text):
+        return feature.encoder is None
+    if isinstance(feature, tfds.features.Tensor):  # ClassLabel and Scalar are Tensors
+        return feature.shape == () and feature._encoding == tfds.features.Encoding.NONE  # noqa: SLF001
+    return False
+
+
+def _sequence_decoders(features: tfds.features.FeatureConnector) -> Any:
+    """Decoders that stack every `Sequence` of plain scalars found in `features` (or None)."""
+    if isinstance(features, tfds.features.Sequence):
+        inner = features.feature
+        if isinstance(inner, tfds.features.FeaturesDict):
+            decoders = {k: _StackedSequence() for k, f in inner.items() if _is_plain_scalar(f)}
+            return decoders or None
+        return _StackedSequence() if _is_plain_scalar(inner) else None
+    if isinstance(features, tfds.features.FeaturesDict):
+        decoders = {k: d for k, f in features.items() if (d := _sequence_decoders(f)) is not None}
+        return decoders or None
+    return None
+
+
+def data_source(
+    name_with_config: str,
+    split: str,
+    *,
+    data_dir: str | os.PathLike,
+    manual_dir: str | os.PathLike | None = None,
+    stack_sequences: bool = True,
+):
+    """A random-access source over one split, for `grain.MapDataset.source`.
+
+    Reads the prepared files in `data_dir`; the builder's code is not needed (it is used, and the
+    dataset built first, only when `manual_dir` is given).
+
+    Args:
+      name_with_config: `name/config`, e.g. `soccernet_v2_features/ResNET_TF2_PCA512`.
+      split: a TFDS split, e.g. `train`, `valid[:10]`.
+      data_dir: the TFDS data dir holding the prepared dataset.
+      manual_dir: if given, build the dataset from it first when it is not prepared yet.
+      stack_sequences: return each `Sequence` of scalars as one numpy array (see module doc).
+
+    Returns:
+      A `tfds` ArrayRecord data source: `len(source)`, `source[i]` -> nested dict of numpy values,
+      `source.dataset_info` for the features and metadata.
+    """
+    if manual_dir is not None:
+        builder = prepare(name_with_config, manual_dir=manual_dir, data_dir=data_dir)
+    else:
+        not_prepared = FileNotFoundError(
+            f"{name_with_config} is not prepared in {data_dir}; build it first "
+            f"(python -m soccernet_datasets.build {name_with_config} --manual_dir ... "
+            f"--data_dir {data_dir}) or pass manual_dir")
+        try:
+            builder = tfds.builder(name_with_config, data_dir=os.fspath(data_dir))
+        except tfds.core.registered.DatasetNotFoundError as e:
+            raise not_prepared from e
+        if not builder.is_prepared():
+            raise not_prepared
+    base_split = split.split("[")[0].split("+")[0]
+    if base_split not in builder.info.splits:
+        raise ValueError(
+            f"{name_with_config} in {data_dir} has no split {base_split!r} (it has "
+            f"{sorted(builder.info.splits)}): its games were not in the manual dir when the dataset "
+            f"was built. Download them, then rebuild with --overwrite.")
+    decoders = _sequence_decoders(builder.info.features) if stack_sequences else None
+    return builder.as_data_source(split=split, decoders=decoders)
