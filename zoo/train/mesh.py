@@ -21,20 +21,33 @@ DATA_AXIS = "data"
 def maybe_initialize_distributed() -> None:
     """Joins a multi-process run when launched as several processes; a no-op for one process.
 
-    `jax.distributed.initialize()` finds its coordinator by itself on Slurm, Kubernetes and TPU
-    pods; elsewhere set JAX_COORDINATOR_ADDRESS, JAX_NUM_PROCESSES and JAX_PROCESS_ID.
+    Launch modes:
+      - JAX_COORDINATOR_ADDRESS=host:port, JAX_NUM_PROCESSES=N and JAX_PROCESS_ID=i set on each
+        process (any cluster, or several processes on one machine);
+      - Slurm (srun with several tasks) or Open MPI (mpirun -n N): jax finds everything itself.
     Must run before anything touches a device.
     """
-    launched = any(
-        name in os.environ
-        for name in ("JAX_COORDINATOR_ADDRESS", "SLURM_NTASKS", "OMPI_COMM_WORLD_SIZE")
-    )
-    if launched and not jax.distributed.is_initialized():
-        jax.distributed.initialize()
-        logging.info(
-            "Process %d of %d, %d local devices of %d.",
-            jax.process_index(), jax.process_count(), jax.local_device_count(), jax.device_count(),
+    if jax.distributed.is_initialized():
+        return
+    coordinator = os.environ.get("JAX_COORDINATOR_ADDRESS")
+    many_tasks = any(int(os.environ.get(n, "1")) > 1 for n in ("SLURM_NTASKS", "OMPI_COMM_WORLD_SIZE"))
+    if not coordinator and not many_tasks:
+        return
+    # Cross-process collectives on CPU (tests, CPU clusters) need gloo; GPUs use NCCL regardless.
+    jax.config.update("jax_cpu_collectives_implementation", "gloo")
+    if coordinator:
+        missing = [n for n in ("JAX_NUM_PROCESSES", "JAX_PROCESS_ID") if n not in os.environ]
+        if missing:
+            raise ValueError(f"JAX_COORDINATOR_ADDRESS is set, so {' and '.join(missing)} must be too.")
+        jax.distributed.initialize(
+            coordinator, int(os.environ["JAX_NUM_PROCESSES"]), int(os.environ["JAX_PROCESS_ID"])
         )
+    else:
+        jax.distributed.initialize()
+    logging.info(
+        "Process %d of %d, %d local devices of %d.",
+        jax.process_index(), jax.process_count(), jax.local_device_count(), jax.device_count(),
+    )
 
 
 def make_mesh(num_devices: int | None = None) -> jax.sharding.Mesh:
