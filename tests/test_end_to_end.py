@@ -222,3 +222,23 @@ def test_config_typo_is_a_clear_error_listing_the_valid_fields(tmp_path):
     assert result.returncode != 0
     assert "config.train has no field 'batchsize'" in result.stderr
     assert "batch_size, checkpoint_every_steps" in result.stderr
+
+
+def test_init_from_a_partial_checkpoint_keeps_the_rest_fresh(tmp_path, caplog):
+    """A converted backbone (no head) loads into a model with a new head, which stays fresh."""
+    config = _tiny()
+    mesh = mesh_lib.make_mesh()
+    model = action_spotting.make_model(config)
+    tx = make_optimizer(config, 1)
+    fresh, shardings = init_train_state(model, tx, action_spotting.example_inputs(config), 0, mesh)
+    donor, _ = init_train_state(model, tx, action_spotting.example_inputs(config), 7, mesh)
+    backbone = {"vlad_before": jax.device_get(donor.params["vlad_before"])}
+    with ocp.PyTreeCheckpointer() as checkpointer:
+        checkpointer.save(tmp_path / "pretrained" / "state", {"params": backbone})
+    with caplog.at_level(logging.WARNING):
+        loaded = ckpt.load_params(str(tmp_path / "pretrained"), fresh, shardings)
+    jax.tree.map(np.testing.assert_array_equal, jax.device_get(loaded.params["vlad_before"]), backbone["vlad_before"])
+    jax.tree.map(np.testing.assert_array_equal, jax.device_get(loaded.params["classifier"]),
+                 jax.device_get(fresh.params["classifier"]))
+    assert any("stay freshly initialised" in r.getMessage() and "classifier/kernel" in r.getMessage()
+               for r in caplog.records)

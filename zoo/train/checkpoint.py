@@ -12,6 +12,7 @@ import os
 import grain
 import jax
 import orbax.checkpoint as ocp
+from flax import traverse_util
 from absl import logging
 
 from zoo.train.state import TrainState
@@ -62,29 +63,50 @@ def restore_latest(manager: ocp.CheckpointManager, state: TrainState, shardings,
     return restored["state"], step
 
 
-def _check_params_fit(state_dir: str, metadata, params) -> None:
-    """Names the params whose shapes differ (or that one side lacks) before anything is read."""
-    tree = getattr(metadata, "item_metadata", metadata)
-    tree = getattr(tree, "tree", tree)
-    if not isinstance(tree, dict) or "params" not in tree:
-        raise ValueError(f"init_from={state_dir!r}: the checkpoint has no 'params'.")
-    saved = {jax.tree_util.keystr(k): tuple(v.shape) for k, v in jax.tree_util.tree_leaves_with_path(tree["params"])}
-    wanted = {jax.tree_util.keystr(k): tuple(v.shape) for k, v in jax.tree_util.tree_leaves_with_path(params)}
-    problems = [f"{name}: checkpoint {saved.get(name, 'missing')}, model {wanted.get(name, 'missing')}"
-                for name in sorted(saved.keys() | wanted.keys()) if saved.get(name) != wanted.get(name)]
+def _flat(tree) -> dict[tuple[str, ...], object]:
+    return traverse_util.flatten_dict(dict(tree)) if tree else {}
+
+
+def _loadable_subtree(state_dir: str, saved: dict, wanted: dict, collection: str) -> dict:
+    """The part of `wanted` (abstract leaves) that the checkpoint holds, checked leaf by leaf.
+
+    Every saved leaf must exist in the model with the same shape: anything else is an error that
+    names the leaves. Model leaves the checkpoint lacks (e.g. a new classifier) stay fresh.
+    """
+    saved, wanted = _flat(saved), _flat(wanted)
+    problems = [
+        f"{'/'.join(k)}: checkpoint {tuple(v.shape)}, model "
+        f"{tuple(wanted[k].shape) if k in wanted else 'missing'}"
+        for k, v in sorted(saved.items())
+        if k not in wanted or tuple(v.shape) != tuple(wanted[k].shape)
+    ]
     if problems:
         raise ValueError(
-            f"init_from={state_dir!r}: its params do not fit this model: " + "; ".join(problems[:8])
+            f"init_from={state_dir!r}: its {collection} do not fit this model: " + "; ".join(problems[:8])
             + (f" (and {len(problems) - 8} more)" if len(problems) > 8 else "")
         )
+    fresh = sorted("/".join(k) for k in wanted.keys() - saved.keys())
+    if fresh:
+        logging.warning("init_from: %d %s leaves are not in %s and stay freshly initialised: %s%s",
+                        len(fresh), collection, state_dir, ", ".join(fresh[:6]),
+                        " ..." if len(fresh) > 6 else "")
+    return traverse_util.unflatten_dict({k: wanted[k] for k in saved})
+
+
+def _merge(fresh, loaded):
+    merged = _flat(fresh)
+    merged.update(_flat(loaded))
+    return traverse_util.unflatten_dict(merged) if merged else fresh
 
 
 def load_params(path: str, state: TrainState, shardings) -> TrainState:
-    """Replaces the params of `state` by those of another run's checkpoint (`init_from`).
+    """Initialises `state` from another checkpoint's params and model state (`init_from`).
 
-    `path` is either a run's workdir or checkpoints directory (its newest step is used), or one
-    step directory. Only params are read: optimizer state, step and model state stay fresh, so a
-    fine-tuning run starts its schedule at step 0. Shapes must match the model of this config.
+    `path` is a run's workdir or checkpoints directory (its newest step is used), or one step
+    directory (as `zoo.convert` writes for converted PyTorch weights). Params and model state
+    (e.g. BatchNorm statistics) found there are loaded; optimizer state and step stay fresh, so a
+    fine-tuning run starts its schedule at step 0. Each loaded leaf must fit the model; model
+    leaves the checkpoint lacks (a new head) keep their fresh initialisation, with a warning.
     """
     path = os.path.abspath(path)
     if os.path.isdir(os.path.join(path, CHECKPOINT_DIR)):
@@ -99,21 +121,26 @@ def load_params(path: str, state: TrainState, shardings) -> TrainState:
             )
         state_dir = os.path.join(path, str(max(steps)), "state")
     abstract = abstract_like(state, shardings)
-    target = {"params": abstract.params}
     with ocp.PyTreeCheckpointer() as checkpointer:
-        _check_params_fit(state_dir, checkpointer.metadata(state_dir), abstract.params)
-        try:
-            restored = checkpointer.restore(
-                state_dir,
-                args=ocp.args.PyTreeRestore(
-                    item=target,
-                    restore_args=ocp.checkpoint_utils.construct_restore_args(target),
-                    partial_restore=True,  # params only: optimizer state, step and rng stay fresh
-                ),
-            )
-        except (ValueError, KeyError) as error:
-            raise ValueError(
-                f"init_from={state_dir!r}: its params do not fit this model: {error}"
-            ) from error
-    logging.info("Initialised params from %s.", state_dir)
-    return state.replace(params=restored["params"])
+        metadata = checkpointer.metadata(state_dir)
+        tree = getattr(metadata, "item_metadata", metadata)
+        tree = getattr(tree, "tree", tree)
+        if not isinstance(tree, dict) or "params" not in tree:
+            raise ValueError(f"init_from={state_dir!r}: the checkpoint has no 'params'.")
+        target = {"params": _loadable_subtree(state_dir, tree["params"], abstract.params, "params")}
+        if tree.get("model_state"):
+            target["model_state"] = _loadable_subtree(
+                state_dir, tree["model_state"], abstract.model_state, "model state")
+        restored = checkpointer.restore(
+            state_dir,
+            args=ocp.args.PyTreeRestore(
+                item=target,
+                restore_args=ocp.checkpoint_utils.construct_restore_args(target),
+                partial_restore=True,  # optimizer state, step and rng stay fresh
+            ),
+        )
+    logging.info("Initialised params%s from %s.", " and model state" if "model_state" in target else "", state_dir)
+    return state.replace(
+        params=_merge(state.params, restored["params"]),
+        model_state=_merge(state.model_state, restored.get("model_state", {})),
+    )

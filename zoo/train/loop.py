@@ -135,6 +135,11 @@ def evaluate_checkpoint(
     model = task.make_model(config)
     tx = make_optimizer(config, config.train.num_steps)
     state, shardings = init_train_state(model, tx, task.example_inputs(config), config.seed, mesh)
+    if not os.path.isdir(ckpt.checkpoint_dir(workdir)):
+        raise FileNotFoundError(
+            f"No checkpoint in {ckpt.checkpoint_dir(workdir)}: train first "
+            f"(python train.py --config ... --workdir {workdir})."
+        )
     manager = ckpt.make_manager(workdir, save_every=1, keep=config.train.keep_checkpoints)
     available = manager.all_steps()
     if not available:
