@@ -12,7 +12,8 @@ import pytest
 from zoo.formats.splits import list_games
 from zoo.formats.spotting import CLASSES_V2, LABEL_FILE, read_labels
 from zoo.synthetic import soccernet_v2
-from zoo.synthetic.soccernet_v2 import FEATURE_KINDS, write_soccernet_v2
+from zoo.formats.spotting import FEATURE_KINDS
+from zoo.synthetic.soccernet_v2 import write_soccernet_v2
 
 KIND = "ResNET_TF2_PCA512"
 

@@ -16,8 +16,7 @@ import tensorflow_datasets as tfds
 from etils import epath
 
 from zoo.formats.splits import SPLITS, list_games
-from zoo.formats.spotting import CLASSES_V2, LABEL_FILE, Annotation, read_labels
-from zoo.synthetic.soccernet_v2 import FEATURE_KINDS
+from zoo.formats.spotting import CLASSES_V2, FEATURE_KINDS, LABEL_FILE, Annotation, read_labels
 
 _LOG = logging.getLogger(__name__)
 

@@ -20,8 +20,8 @@ import tensorflow_datasets as tfds
 
 from soccernet_datasets.soccernet_v2_features import GameFileError
 from zoo.data import tfds_sources
-from zoo.formats.spotting import CLASSES_V2, LABEL_FILE, SpottingFormatError, read_labels
-from zoo.synthetic.soccernet_v2 import FEATURE_KINDS, write_soccernet_v2
+from zoo.formats.spotting import CLASSES_V2, FEATURE_KINDS, LABEL_FILE, SpottingFormatError, read_labels
+from zoo.synthetic.soccernet_v2 import write_soccernet_v2
 
 NAME = "soccernet_v2_features/ResNET_TF2_PCA512"
 KIND = "ResNET_TF2_PCA512"

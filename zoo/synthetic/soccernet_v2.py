@@ -27,15 +27,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from zoo.formats.splits import SPLITS, list_games
-from zoo.formats.spotting import CLASSES_V2, LABEL_FILE
-
-# Official per-half feature files: kind -> (feature dimension, frames per second).
-# The TFDS builder reads its configs from this table.
-FEATURE_KINDS: Mapping[str, tuple[int, int]] = types.MappingProxyType({
-    "ResNET_TF2_PCA512": (512, 2),
-    "ResNET_TF2": (2048, 2),
-    "baidu_soccer_embeddings": (8576, 1),
-})
+from zoo.formats.spotting import CLASSES_V2, FEATURE_KINDS, LABEL_FILE
 
 DEFAULT_GAMES_PER_SPLIT: Mapping[str, int] = types.MappingProxyType(
     {"train": 6, "valid": 2, "test": 2, "challenge": 1})

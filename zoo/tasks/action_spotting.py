@@ -187,7 +187,7 @@ def make_model(config: ml_collections.ConfigDict) -> NetVLADPlusPlus:
 
 
 def example_inputs(config: ml_collections.ConfigDict) -> np.ndarray:
-    dim = synthetic.FEATURE_KINDS[config.data.features][0]
+    dim = spotting_format.FEATURE_KINDS[config.data.features][0]
     return np.zeros((1, window_frames(config), dim), np.float32)
 
 
@@ -249,7 +249,7 @@ def evaluate(config: ml_collections.ConfigDict, workdir: str, predictor, split: 
             annotations = [a for part in parts for a in part.annotations]
             game_labels.append(spotting_metric.label_vectors(annotations, framerate=framerate, classes=CLASSES))
             # Score exactly what was written: positions go through the file's millisecond rounding.
-            position_ms = (spots["frame"] / framerate * 1000).astype(np.int64)
+            position_ms = spotting_format.positions_ms(spots["frame"], framerate)
             game_predictions.append(spotting_metric.prediction_vectors(
                 spots["half"], position_ms, spots["class_index"], spots["confidence"],
                 framerate=framerate, num_classes=len(CLASSES),
