@@ -1,0 +1,342 @@
+"""The ReID metric equals the official evaluator: its scores and the rankings it refuses."""
+
+import contextlib
+import io
+import json
+import re
+
+import numpy as np
+import pytest
+
+from zoo.metrics import reid
+
+official = pytest.importorskip("SoccerNet.Evaluation.ReIdentification")
+
+
+def official_evaluate(gt_path, ranking_path):
+    with contextlib.redirect_stdout(io.StringIO()):  # the official evaluator prints its results
+        return official.evaluate(str(gt_path), str(ranking_path))
+
+
+def make_case(rng, *, num_actions=None, max_gallery=40, tie_levels=None):
+    """A random query/gallery split in the bbox_info layout, with distances per action.
+
+    Returns (groundtruth document, per-action list of (query ids, gallery ids, distances)).
+    Several gallery samples may share a query's identity; identities absent from the queries act
+    as distractors; distances drawn from `tie_levels` values produce ties.
+    """
+    num_actions = num_actions or int(rng.integers(1, 7))
+    query, gallery, actions = {}, {}, []
+    next_query, next_gallery, next_pid = 0, 0, 0
+    action_ids = rng.choice(10**6, num_actions, replace=False)
+    for action in action_ids:
+        num_ids = int(rng.integers(1, 8))
+        pids = list(range(next_pid, next_pid + num_ids))
+        next_pid += num_ids
+        num_gallery = int(rng.integers(num_ids, max(num_ids, max_gallery) + 1))
+        gallery_pids = pids + list(rng.choice(pids, num_gallery - num_ids))
+        rng.shuffle(gallery_pids)
+        queried = [p for p in pids if rng.random() < 0.7] or pids[:1]
+        q_ids = list(range(next_query, next_query + len(queried)))
+        g_ids = list(range(next_gallery, next_gallery + num_gallery))
+        next_query += len(queried)
+        next_gallery += num_gallery
+        for q, pid in zip(q_ids, queried):
+            query[q] = {"bbox_idx": q, "action_idx": int(action), "person_uid": int(pid)}
+        for g, pid in zip(g_ids, gallery_pids):
+            gallery[g] = {"bbox_idx": g, "action_idx": int(action), "person_uid": int(pid)}
+        shape = (len(q_ids), num_gallery)
+        if tie_levels:
+            distances = rng.integers(0, tie_levels, shape).astype(float)
+        else:
+            distances = rng.random(shape)
+        actions.append((q_ids, g_ids, distances))
+    # The official evaluator walks the files in their key order: shuffle it.
+    q_order = rng.permutation(list(query))
+    g_order = rng.permutation(list(gallery))
+    document = {
+        "query": {str(q): query[q] for q in q_order},
+        "gallery": {str(g): gallery[g] for g in g_order},
+    }
+    return document, actions
+
+
+def rankings_of(actions):
+    """Stable-sorted rankings (gallery bbox ids), keyed like ranking_results.json."""
+    rankings = {}
+    for q_ids, g_ids, distances in actions:
+        order = np.argsort(distances, axis=1, kind="stable")
+        for q, row in zip(q_ids, order):
+            rankings[str(q)] = [g_ids[i] for i in row]
+    return rankings
+
+
+def write(tmp_path, document, rankings):
+    gt, ranking = tmp_path / "test_bbox_info.json", tmp_path / "ranking_results.json"
+    gt.write_text(json.dumps(document))
+    ranking.write_text(json.dumps(rankings))
+    return gt, ranking
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_scores_equal_official(tmp_path, seed):
+    rng = np.random.default_rng(seed)
+    document, actions = make_case(rng, tie_levels=3 if seed % 3 == 0 else None)
+    gt, ranking = write(tmp_path, document, rankings_of(actions))
+    expected = official_evaluate(gt, ranking)
+    got = reid.evaluate(gt, ranking)
+    assert set(got) == {"mAP", "rank-1", "cmc"}
+    assert abs(got["mAP"] - expected["mAP"]) <= 1e-9
+    assert abs(got["rank-1"] - expected["rank-1"]) <= 1e-9
+    assert got["cmc"] == [got["rank-1"]]
+
+
+def test_scores_equal_official_on_a_large_case(tmp_path):
+    # Many queries, so that float32 rounding of the official rank-1 shows if not reproduced.
+    rng = np.random.default_rng(100)
+    document, actions = make_case(rng, num_actions=300, max_gallery=30)
+    gt, ranking = write(tmp_path, document, rankings_of(actions))
+    expected = official_evaluate(gt, ranking)
+    got = reid.evaluate(gt, ranking)
+    assert len(document["query"]) > 500
+    assert got["rank-1"] == float(expected["rank-1"])
+    assert abs(got["mAP"] - expected["mAP"]) <= 1e-9
+
+
+def test_known_values(tmp_path):
+    # One action; query 0 (pid 7) hits at ranks 2 and 3, query 1 (pid 8) at rank 1.
+    gallery = {g: 7 if g in (11, 12) else 8 if g == 13 else 9 for g in (10, 11, 12, 13)}
+    document = {
+        "query": {
+            "0": {"bbox_idx": 0, "action_idx": 5, "person_uid": 7},
+            "1": {"bbox_idx": 1, "action_idx": 5, "person_uid": 8},
+        },
+        "gallery": {
+            str(g): {"bbox_idx": g, "action_idx": 5, "person_uid": p} for g, p in gallery.items()
+        },
+    }
+    gt, ranking = write(tmp_path, document, {"0": [10, 11, 12, 13], "1": [13, 12, 11, 10]})
+    got = reid.evaluate(gt, ranking, max_rank=3)
+    ap0 = (1 / 2 + 2 / 3) / 2
+    assert got["mAP"] == pytest.approx((ap0 + 1.0) / 2, abs=1e-12)
+    assert got["cmc"] == [0.5, 1.0, 1.0]
+    assert got["rank-1"] == 0.5
+
+
+def test_max_rank_beyond_a_short_gallery_counts_as_hit():
+    got = reid.ranking_scores([1], [0], [2, 1], [0, 0], [np.array([0, 1])], max_rank=4)
+    assert got["cmc"] == [0.0, 1.0, 1.0, 1.0]
+
+
+# --- refusals: both evaluators refuse the same rankings and blame the same query ---------------
+
+MUTATIONS = ("drop_query", "float", "string", "duplicate", "cross_action", "drop_item", "unknown")
+
+
+def mutate(rng, document, rankings, kind, query):
+    """Break the ranking of `query` (a bbox id string) in the way `kind` names."""
+    ranked = rankings[query]
+    position = int(rng.integers(len(ranked)))
+    action = document["query"][query]["action_idx"]
+    if kind == "drop_query":
+        del rankings[query]
+    elif kind == "float":
+        ranked[position] = float(ranked[position])
+    elif kind == "string":
+        ranked[position] = str(ranked[position])
+    elif kind == "duplicate":
+        if len(ranked) < 2:
+            return False
+        ranked[position] = ranked[(position + 1) % len(ranked)]
+    elif kind == "cross_action":
+        others = [e["bbox_idx"] for e in document["gallery"].values() if e["action_idx"] != action]
+        if not others:
+            return False
+        ranked[position] = int(rng.choice(others))
+    elif kind == "drop_item":
+        del ranked[position]
+    elif kind == "unknown":
+        ranked[position] = 10**6 + position
+    return True
+
+
+def raised(function, *args):
+    try:
+        function(*args)
+    except Exception as error:  # noqa: BLE001 - the test compares what each one raises
+        return error
+    return None
+
+
+def blamed_query(message):
+    found = re.search(r"query '(\d+)'", str(message))
+    return found and found[1]
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_refusals_match_official(tmp_path, seed):
+    rng = np.random.default_rng(1000 + seed)
+    document, actions = make_case(rng, num_actions=int(rng.integers(2, 5)), max_gallery=8)
+    rankings = rankings_of(actions)
+    # Break one to three queries, so that the first failing one in file order must be found.
+    broken = rng.choice(list(rankings), min(len(rankings), int(rng.integers(1, 4))), replace=False)
+    changed = False
+    for query in broken:
+        changed |= mutate(rng, document, rankings, str(rng.choice(MUTATIONS)), str(query))
+    if not changed:
+        pytest.skip("no mutation applies to this case")
+    gt, ranking = write(tmp_path, document, rankings)
+    expected = raised(official_evaluate, gt, ranking)
+    got = raised(reid.evaluate, gt, ranking)
+    assert expected is not None and got is not None
+    if isinstance(expected, TypeError):
+        assert isinstance(got, TypeError)
+    else:  # the official ValueError, or KeyError for an id that is no gallery sample
+        assert isinstance(got, reid.RankingError) and not isinstance(got, TypeError)
+    if not isinstance(expected, KeyError):
+        assert f"query '{blamed_query(expected)}'" in str(got)
+        sample = re.search(r"[Gg]allery sample '(\d+)'", str(expected))
+        if sample:  # duplicate, cross-action, missing: the same gallery sample is named
+            assert f"gallery sample '{sample[1]}'" in str(got)
+
+
+def _one_action_case():
+    document = {
+        "query": {
+            "0": {"bbox_idx": 0, "action_idx": 1, "person_uid": 5},
+            "1": {"bbox_idx": 1, "action_idx": 1, "person_uid": 6},
+            "2": {"bbox_idx": 2, "action_idx": 2, "person_uid": 7},
+        },
+        "gallery": {
+            "0": {"bbox_idx": 0, "action_idx": 1, "person_uid": 5},
+            "1": {"bbox_idx": 1, "action_idx": 1, "person_uid": 6},
+            "2": {"bbox_idx": 2, "action_idx": 2, "person_uid": 7},
+            "3": {"bbox_idx": 3, "action_idx": 2, "person_uid": 8},
+        },
+    }
+    return document, {"0": [0, 1], "1": [1, 0], "2": [3, 2]}
+
+
+@pytest.mark.parametrize(
+    "change, official_error, error, words",
+    [
+        (lambda d, r: r.pop("1"), ValueError, reid.RankingError, "no entry"),
+        (lambda d, r: r["1"].__setitem__(0, 1.0), TypeError, TypeError, "integer"),
+        (lambda d, r: r["1"].__setitem__(1, 1), ValueError, reid.RankingError, "more than once"),
+        (lambda d, r: r["1"].__setitem__(1, 2), ValueError, reid.RankingError, "action 2"),
+        (lambda d, r: r["1"].pop(), ValueError, reid.RankingError, "is not ranked"),
+        (lambda d, r: r["1"].__setitem__(1, 99), KeyError, reid.RankingError, "not a gallery"),
+        (lambda d, r: r.__setitem__("1", 4), TypeError, TypeError, "integer"),
+        (
+            lambda d, r: d["gallery"]["1"].__setitem__("person_uid", 9),
+            ValueError,
+            reid.RankingError,
+            "person_uid",
+        ),
+        (
+            lambda d, r: (
+                d["query"]["1"].__setitem__("action_idx", 3),
+                r.__setitem__("1", []),
+            ),
+            KeyError,
+            reid.RankingError,
+            "no gallery sample",
+        ),
+    ],
+    ids=[
+        "missing-query",
+        "non-int",
+        "duplicate",
+        "cross-action",
+        "missing-gallery",
+        "unknown-id",
+        "not-a-list",
+        "identity-absent",
+        "action-without-gallery",
+    ],
+)
+def test_each_refusal(tmp_path, change, official_error, error, words):
+    document, rankings = _one_action_case()
+    change(document, rankings)
+    gt, ranking = write(tmp_path, document, rankings)
+    with pytest.raises(official_error):
+        official_evaluate(gt, ranking)
+    with pytest.raises(error, match=words) as caught:
+        reid.evaluate(gt, ranking)
+    assert "'1'" in str(caught.value)  # the broken query is named
+
+
+def test_extra_queries_in_the_ranking_are_ignored(tmp_path):
+    document, rankings = _one_action_case()
+    rankings["77"] = [1, 2, 3]
+    gt, ranking = write(tmp_path, document, rankings)
+    assert reid.evaluate(gt, ranking)["mAP"] == official_evaluate(gt, ranking)["mAP"]
+
+
+# --- the array API equals the file API --------------------------------------------------------
+
+
+def arrays_of(document, rankings):
+    queries, gallery = document["query"], document["gallery"]
+    row_of = {int(g): row for row, g in enumerate(gallery)}
+    return dict(
+        query_pids=[e["person_uid"] for e in queries.values()],
+        query_actions=[e["action_idx"] for e in queries.values()],
+        gallery_pids=[e["person_uid"] for e in gallery.values()],
+        gallery_actions=[e["action_idx"] for e in gallery.values()],
+        rankings=[np.array([row_of[g] for g in rankings[q]]) for q in queries],
+    )
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_array_api_equals_file_api(tmp_path, seed):
+    rng = np.random.default_rng(2000 + seed)
+    document, actions = make_case(rng, tie_levels=4 if seed % 2 else None)
+    rankings = rankings_of(actions)
+    gt, ranking = write(tmp_path, document, rankings)
+    from_files = reid.evaluate(gt, ranking, max_rank=5)
+    assert reid.ranking_scores(**arrays_of(document, rankings), max_rank=5) == from_files
+
+    per_action = [
+        (
+            distances,
+            [document["query"][str(q)]["person_uid"] for q in q_ids],
+            [document["gallery"][str(g)]["person_uid"] for g in g_ids],
+        )
+        for q_ids, g_ids, distances in actions
+    ]
+    from_distances = reid.scores_from_distances(*zip(*per_action), max_rank=5)
+    assert from_distances["cmc"] == from_files["cmc"]
+    assert from_distances["mAP"] == pytest.approx(from_files["mAP"], abs=1e-12)
+
+
+def test_ties_rank_in_gallery_order():
+    # All distances equal: the gallery order decides, so the match at row 2 is at rank 3.
+    got = reid.scores_from_distances([np.zeros((1, 3))], [[4]], [[1, 2, 4]], max_rank=3)
+    assert got["cmc"] == [0.0, 0.0, 1.0]
+    assert got["mAP"] == pytest.approx(1 / 3)
+    assert reid.rank_gallery(np.zeros((2, 3))).tolist() == [[0, 1, 2], [0, 1, 2]]
+
+
+def test_array_api_refusals():
+    pids, actions = [5, 6], [0, 0]
+    with pytest.raises(reid.RankingError, match="row 1.*more than once"):
+        reid.ranking_scores([5, 6], [0, 0], pids, actions, [np.array([0, 1]), np.array([1, 1])])
+    with pytest.raises(TypeError, match="row 0"):
+        reid.ranking_scores([5], [0], pids, actions, [np.array([0.0, 1.0])])
+    with pytest.raises(reid.RankingError, match="not a gallery"):
+        reid.ranking_scores([5], [0], pids, actions, [np.array([0, 2])])
+    with pytest.raises(reid.RankingError, match="person_uid"):
+        reid.scores_from_distances([np.zeros((1, 2))], [[7]], [[5, 6]])
+    with pytest.raises(ValueError, match="NaN"):
+        reid.rank_gallery(np.array([[0.0, np.nan]]))
+
+
+def test_cli_prints_map_and_rank1(tmp_path, capsys):
+    document, rankings = _one_action_case()
+    gt, ranking = write(tmp_path, document, rankings)
+    assert reid.main(["--groundtruth", str(gt), "--ranking", str(ranking)]) == 0
+    out = capsys.readouterr().out
+    expected = official_evaluate(gt, ranking)
+    assert f"mAP    : {100 * expected['mAP']:.2f}" in out
+    assert f"rank-1 : {100 * expected['rank-1']:.2f}" in out
