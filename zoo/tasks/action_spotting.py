@@ -177,7 +177,7 @@ def make_train_data(config: ml_collections.ConfigDict, workdir: str, batch_size:
 # ----------------------------------------------------------------------------- model and loss
 
 
-def make_model(config: ml_collections.ConfigDict) -> NetVLADPlusPlus:
+def make_model(config: ml_collections.ConfigDict, workdir: str | None = None) -> NetVLADPlusPlus:
     return NetVLADPlusPlus(
         num_classes=len(CLASSES),
         vocab_size=config.model.vocab_size,
@@ -219,6 +219,8 @@ def evaluate(config: ml_collections.ConfigDict, workdir: str, predictor, split: 
     `<output_dir>/metrics.json` with every key of the official evaluator for each metric in
     `config.eval.metrics`. Returns the headline numbers as `<key>_<metric>` floats.
     """
+    if isinstance(predictor, (list, tuple)):
+        raise ValueError("Action spotting does not ensemble runs (config.eval.ensemble must be empty).")
     halves = read_halves(config, workdir, split)
     length, framerate = window_frames(config), config.data.framerate
     window = config.eval.nms_window_seconds * framerate

@@ -7,6 +7,7 @@ periodic evaluation.
 
 from __future__ import annotations
 
+import json
 import os
 import time
 
@@ -33,6 +34,24 @@ def prediction_dir(workdir: str, split: str, step: int) -> str:
     return os.path.join(os.path.abspath(workdir), "predictions", f"{split}_step{step}")
 
 
+CONFIG_FILE = "config.json"
+
+
+def save_config(config: ml_collections.ConfigDict, workdir: str) -> None:
+    """Keeps the run's config beside its checkpoints, so ensembles can rebuild its model."""
+    if _is_main():
+        with open(os.path.join(workdir, CONFIG_FILE), "w") as f:
+            f.write(config.to_json_best_effort(indent=2))
+
+
+def _fresh_state(task: Task, config: ml_collections.ConfigDict, workdir: str, mesh):
+    """The model, optimizer, a freshly initialised state and its shardings."""
+    model = task.make_model(config, workdir)
+    tx = make_optimizer(config, config.train.num_steps)
+    state, shardings = init_train_state(model, tx, task.example_inputs(config), config.seed, mesh)
+    return model, tx, state, shardings
+
+
 def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str, task: Task) -> dict[str, float]:
     """Trains `task` as `config` says, in `workdir`; resumes if `workdir` holds checkpoints.
 
@@ -49,10 +68,9 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str, task: Ta
         config.train.batch_size,
     )
 
+    save_config(config, workdir)
     data = task.make_train_data(config, workdir, per_process_batch)
-    model = task.make_model(config)
-    tx = make_optimizer(config, num_steps)
-    state, shardings = init_train_state(model, tx, task.example_inputs(config), config.seed, mesh)
+    model, tx, state, shardings = _fresh_state(task, config, workdir, mesh)
     iterator = data.dataset.to_iter_dataset(grain.ReadOptions(num_threads=0)).__iter__()
 
     manager = ckpt.make_manager(
@@ -127,26 +145,64 @@ def evaluate_checkpoint(
 ) -> tuple[dict[str, float], str]:
     """Evaluates a run's checkpoint (the newest, or `step`) on `split`.
 
+    With `config.eval.ensemble` naming other runs ("workdir" or "workdir:step"), their models
+    (rebuilt from each run's saved config.json) are evaluated together with this one, as the
+    task combines them.
+
     Returns the official metrics (empty for unlabelled splits) and the folder holding the
     submission files.
     """
     mesh_lib.maybe_initialize_distributed()
     mesh = mesh_lib.make_mesh()
-    model = task.make_model(config)
-    tx = make_optimizer(config, config.train.num_steps)
-    state, shardings = init_train_state(model, tx, task.example_inputs(config), config.seed, mesh)
-    if not os.path.isdir(ckpt.checkpoint_dir(workdir)):
+    model, state, step = _restore_for_inference(task, config, workdir, step, mesh)
+    predictor = make_predictor(model, mesh, config.eval.batch_size)(state)
+    members = list(config.eval.get("ensemble", ()) or ())
+    if members:
+        predictor = [predictor]
+        for member in members:
+            member_workdir, _, member_step = member.partition(":")
+            member_config = _member_config(config, member_workdir)
+            member_model, member_state, _ = _restore_for_inference(
+                task, member_config, member_workdir, int(member_step) if member_step else None, mesh)
+            predictor.append(make_predictor(member_model, mesh, config.eval.batch_size)(member_state))
+        logging.info("Evaluating an ensemble of %d runs: %s", len(predictor), [workdir, *members])
+    out = prediction_dir(workdir, split, step)
+    found = task.evaluate(config, workdir, predictor, split, out)
+    if found:
+        writer = metric_writer.MetricWriter(workdir)
+        writer.write(step, found, split=f"evaluate_{split}")
+        writer.close()
+    return found, out
+
+
+def _member_config(config: ml_collections.ConfigDict, member_workdir: str) -> ml_collections.ConfigDict:
+    """An ensemble member's model comes from its own saved config; data and eval from this one."""
+    path = os.path.join(member_workdir, CONFIG_FILE)
+    if not os.path.isfile(path):
         raise FileNotFoundError(
-            f"No checkpoint in {ckpt.checkpoint_dir(workdir)}: train first "
-            f"(python train.py --config ... --workdir {workdir})."
+            f"Ensemble member {member_workdir!r} has no {CONFIG_FILE}: it must be a workdir of train.py."
         )
+    with open(path) as f:
+        saved = ml_collections.ConfigDict(json.load(f))
+    member = ml_collections.ConfigDict(config.to_dict())
+    member.model = saved.model
+    member.seed = saved.seed
+    return member
+
+
+def _restore_for_inference(task: Task, config, workdir: str, step: int | None, mesh):
+    """The model and its state restored from a run's checkpoint (the newest, or `step`)."""
+    missing = FileNotFoundError(
+        f"No checkpoint in {ckpt.checkpoint_dir(workdir)}: train first "
+        f"(python train.py --config ... --workdir {workdir})."
+    )
+    if not os.path.isdir(ckpt.checkpoint_dir(workdir)):  # checked first: the manager would create it
+        raise missing
+    model, _, state, shardings = _fresh_state(task, config, workdir, mesh)
     manager = ckpt.make_manager(workdir, save_every=1, keep=config.train.keep_checkpoints)
     available = manager.all_steps()
     if not available:
-        raise FileNotFoundError(
-            f"No checkpoint in {ckpt.checkpoint_dir(workdir)}: train first "
-            f"(python train.py --config ... --workdir {workdir})."
-        )
+        raise missing
     step = max(available) if step is None else step
     if step not in available:
         raise ValueError(f"No checkpoint for step {step} in {ckpt.checkpoint_dir(workdir)}; have {sorted(available)}.")
@@ -154,13 +210,5 @@ def evaluate_checkpoint(
         step,
         args=ckpt.ocp.args.Composite(state=ckpt.ocp.args.StandardRestore(ckpt.abstract_like(state, shardings))),
     )
-    state = restored["state"]
     manager.close()
-    predictor = make_predictor(model, mesh, config.eval.batch_size)
-    out = prediction_dir(workdir, split, step)
-    found = task.evaluate(config, workdir, predictor(state), split, out)
-    if found:
-        writer = metric_writer.MetricWriter(workdir)
-        writer.write(step, found, split=f"evaluate_{split}")
-        writer.close()
-    return found, out
+    return model, restored["state"], step

@@ -48,7 +48,9 @@ class TrainData:
 class Task:
     """One SoccerNet task, as the training core sees it.
 
-    make_model: config -> a Flax Linen module called as `module(inputs, train=bool)`.
+    make_model: (config, workdir) -> a Flax Linen module called as `module(inputs, train=bool)`.
+      The workdir lets a task size its model from the prepared data (e.g. the number of
+      training identities).
     example_inputs: config -> model inputs for one example with a leading batch axis of 1
       (zeros are fine): only their shapes and dtypes are used, to initialise or restore a state.
     loss: (model outputs, batch) -> (scalar loss to minimise, Metrics). Runs inside jit.
@@ -56,13 +58,17 @@ class Task:
       (the synthetic default when the config names none) and builds the grain pipeline.
     evaluate: (config, workdir, predictor, split, output_dir) -> {name: float}. Runs inference
       on a split, writes the official submission files under output_dir and returns the
-      official metrics (empty for splits without labels, such as challenge).
+      official metrics (empty for splits without labels, such as challenge). `predictor` is a
+      list of predictors when `config.eval.ensemble` names other runs (the first is this run's);
+      a task that cannot ensemble raises.
     """
 
     name: str
-    make_model: Callable[[ml_collections.ConfigDict], nn.Module]
+    make_model: Callable[[ml_collections.ConfigDict, str], nn.Module]
     example_inputs: Callable[[ml_collections.ConfigDict], Any]
     loss: Callable[[Any, Mapping[str, Any]], tuple[jax.Array, Metrics]]
     make_train_data: Callable[[ml_collections.ConfigDict, str, int], TrainData]
-    evaluate: Callable[[ml_collections.ConfigDict, str, Predictor, str, str], dict[str, float]]
+    evaluate: Callable[
+        [ml_collections.ConfigDict, str, Predictor | list[Predictor], str, str], dict[str, float]
+    ]
 
