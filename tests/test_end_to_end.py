@@ -71,7 +71,7 @@ def test_default_run_trains_on_synthetic_data_checkpoints_and_writes_official_fi
     config = _tiny()  # no manual_dir: the synthetic default
     with caplog.at_level(logging.INFO):
         results = train_and_evaluate(config, workdir, action_spotting.TASK)
-    assert any("SYNTHETIC" in r.getMessage() for r in caplog.records)
+    assert any("writing synthetic SoccerNet-v2" in r.getMessage() for r in caplog.records)
     assert os.path.isfile(os.path.join(workdir, "synthetic_soccernet_v2", "england_epl", "2014-2015",
                                        "2015-02-21 - 18-00 Chelsea 1 - 1 Burnley", "Labels-v2.json"))
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import importlib
 import os
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -97,6 +98,16 @@ class _StackedSequence(tfds.decode.Decoder):
         return np.asarray(serialized_example)
 
 
+class _Encoded(tfds.decode.Decoder):
+    """Returns a feature as stored (e.g. an Image's encoded bytes), without decoding it."""
+
+    def decode_example(self, serialized_example):
+        return serialized_example
+
+    def decode_example_np(self, serialized_example):
+        return serialized_example
+
+
 def _is_plain_scalar(feature: tfds.features.FeatureConnector) -> bool:
     if isinstance(feature, tfds.features.Text):
         return feature.encoder is None
@@ -126,6 +137,7 @@ def data_source(
     data_dir: str | os.PathLike,
     manual_dir: str | os.PathLike | None = None,
     stack_sequences: bool = True,
+    encoded: Sequence[str] = (),
 ):
     """A random-access source over one split, for `grain.MapDataset.source`.
 
@@ -138,6 +150,8 @@ def data_source(
       data_dir: the TFDS data dir holding the prepared dataset.
       manual_dir: if given, build the dataset from it first when it is not prepared yet.
       stack_sequences: return each `Sequence` of scalars as one numpy array (see module doc).
+      encoded: top-level features to return as stored, undecoded (e.g. `("image",)` gives the
+        PNG bytes: reading labels only skips the decoding, and a loader can decode in workers).
 
     Returns:
       A `tfds` ArrayRecord data source: `len(source)`, `source[i]` -> nested dict of numpy values,
@@ -162,5 +176,9 @@ def data_source(
             f"{name_with_config} in {data_dir} has no split {base_split!r} (it has "
             f"{sorted(builder.info.splits)}): its games were not in the manual dir when the dataset "
             f"was built. Download them, then rebuild with --overwrite.")
-    decoders = _sequence_decoders(builder.info.features) if stack_sequences else None
-    return builder.as_data_source(split=split, decoders=decoders)
+    decoders = (_sequence_decoders(builder.info.features) if stack_sequences else None) or {}
+    for name in encoded:
+        if name not in builder.info.features:
+            raise ValueError(f"{name_with_config} has no feature {name!r} to keep encoded.")
+        decoders[name] = _Encoded()
+    return builder.as_data_source(split=split, decoders=decoders or None)

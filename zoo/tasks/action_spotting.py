@@ -71,8 +71,8 @@ def _manual_dir(config: ml_collections.ConfigDict, workdir: str) -> str:
             seed=config.data.synthetic.seed,
         )
         open(done, "w").close()
-    logging.info("Training on SYNTHETIC SoccerNet-v2 data from %s (set config.data.manual_dir "
-                 "to a real SoccerNet tree to train on real data).", root)
+    logging.log_first_n(logging.INFO, "Using SYNTHETIC SoccerNet-v2 data from %s (set "
+                        "config.data.manual_dir to a real SoccerNet tree for real data).", 1, root)
     return root
 
 
@@ -278,7 +278,7 @@ TASK = Task(
     name="action_spotting",
     make_model=make_model,
     example_inputs=example_inputs,
-    loss=loss,
+    make_loss=lambda config: loss,
     make_train_data=make_train_data,
     evaluate=evaluate,
 )

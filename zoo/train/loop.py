@@ -71,7 +71,8 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str, task: Ta
     save_config(config, workdir)
     data = task.make_train_data(config, workdir, per_process_batch)
     model, tx, state, shardings = _fresh_state(task, config, workdir, mesh)
-    iterator = data.dataset.to_iter_dataset(grain.ReadOptions(num_threads=0)).__iter__()
+    read_options = grain.ReadOptions(num_threads=data.read_threads, prefetch_buffer_size=2 * max(data.read_threads, 1))
+    iterator = data.dataset.to_iter_dataset(read_options).__iter__()
 
     manager = ckpt.make_manager(
         workdir, save_every=config.train.checkpoint_every_steps, keep=config.train.keep_checkpoints
@@ -83,7 +84,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str, task: Ta
     if start >= num_steps:
         logging.info("The checkpoint is already at step %d of %d: nothing to train.", start, num_steps)
 
-    step_fn = jit_train_step(model, task.loss, tx, mesh, shardings)
+    step_fn = jit_train_step(model, task.make_loss(config), tx, mesh, shardings)
     predictor = make_predictor(model, mesh, config.eval.batch_size)
     writer = metric_writer.MetricWriter(workdir)
     results: dict[str, float] = {}

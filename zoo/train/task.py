@@ -38,10 +38,13 @@ class TrainData:
       already shuffled, repeated and batched with drop_remainder; the core iterates it with a
       checkpointable grain iterator.
     num_examples: examples in the training split (all processes), for logging epochs.
+    read_threads: threads that prepare batches ahead of the train step (decoding, augmenting);
+      0 reads in the training thread.
     """
 
     dataset: grain.MapDataset
     num_examples: int
+    read_threads: int = 0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -53,7 +56,8 @@ class Task:
       training identities).
     example_inputs: config -> model inputs for one example with a leading batch axis of 1
       (zeros are fine): only their shapes and dtypes are used, to initialise or restore a state.
-    loss: (model outputs, batch) -> (scalar loss to minimise, Metrics). Runs inside jit.
+    make_loss: config -> loss function (model outputs, batch) -> (scalar loss to minimise,
+      Metrics), which runs inside the jitted train step.
     make_train_data: (config, workdir, per_process_batch_size) -> TrainData. Prepares the data
       (the synthetic default when the config names none) and builds the grain pipeline.
     evaluate: (config, workdir, predictor, split, output_dir) -> {name: float}. Runs inference
@@ -66,7 +70,7 @@ class Task:
     name: str
     make_model: Callable[[ml_collections.ConfigDict, str], nn.Module]
     example_inputs: Callable[[ml_collections.ConfigDict], Any]
-    loss: Callable[[Any, Mapping[str, Any]], tuple[jax.Array, Metrics]]
+    make_loss: Callable[[ml_collections.ConfigDict], Callable[[Any, Mapping[str, Any]], tuple[jax.Array, Metrics]]]
     make_train_data: Callable[[ml_collections.ConfigDict, str, int], TrainData]
     evaluate: Callable[
         [ml_collections.ConfigDict, str, Predictor | list[Predictor], str, str], dict[str, float]

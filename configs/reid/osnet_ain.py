@@ -1,0 +1,16 @@
+"""OSNet-AIN x1.0 (omni-scale blocks with instance normalisation), BNNeck, CE + triplet.
+
+    python train.py --config configs/reid/osnet_ain.py --workdir runs/reid_osnet
+    python evaluate.py --config configs/reid/osnet_ain.py --workdir runs/reid_osnet --split test
+
+Pretrained torchreid weights: `python -m zoo.convert --arch osnet_ain --input osnet_ain_x1_0.pth
+--output weights/osnet_ain`, then `--config.init_from=weights/osnet_ain`.
+"""
+
+from configs.reid import common
+
+
+def get_config(arg=None):
+    config = common.reid_config(arg)
+    config.model.backbone = "osnet_ain"
+    return config

@@ -1,0 +1,108 @@
+"""`python -m zoo.convert`: a PyTorch ReID checkpoint -> an orbax checkpoint for `init_from`.
+
+    python -m zoo.convert --arch resnet50 --input resnet50-0676ba61.pth --output weights/resnet50
+    python -m zoo.convert --arch osnet_ain --input osnet_ain_x1_0_imagenet.pth --output weights/osnet_ain
+    python train.py --config configs/reid/<model>.py --workdir runs/x --config.init_from=weights/resnet50
+
+The output folder holds `state`, an orbax PyTree {"params": {"backbone": ...}, "model_state":
+{"batch_stats": {"backbone": ...}}} in `ReidModel`'s module names, which
+`zoo.train.checkpoint.load_params` reads as one step directory. Every checkpoint key is either
+converted or reported as dropped; a key the converter does not know is an error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import orbax.checkpoint as ocp
+
+from zoo.convert.torch_osnet import convert_osnet_ain
+from zoo.convert.torch_resnet import Conversion, convert_resnet50
+from zoo.models.reid_head import OSNET_AIN_CHANNELS
+
+ARCHS = ("resnet50", "osnet_ain", *OSNET_AIN_CHANNELS)
+
+
+def load_torch_checkpoint(path: str) -> Any:
+    """torch.load on CPU with weights_only=True (no arbitrary unpickling)."""
+    try:
+        import torch
+    except ImportError as error:
+        raise ImportError(
+            "Reading PyTorch checkpoints needs PyTorch: pip install '.[torch]' "
+            "(or pip install torch)."
+        ) from error
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"No checkpoint file at {path!r}.")
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:
+        raise ValueError(
+            f"{path}: torch.load(weights_only=True) failed: {error}. Only state dicts of tensors "
+            "(possibly inside a torchreid checkpoint dict) are read."
+        ) from error
+
+
+def convert(arch: str, checkpoint: Any, *, num_classes: int | None = None) -> Conversion:
+    """Dispatches to the converter of `arch` (one of ARCHS)."""
+    if arch == "resnet50":
+        return convert_resnet50(checkpoint, num_classes=num_classes)
+    if arch in ARCHS:
+        return convert_osnet_ain(checkpoint, width=arch, num_classes=num_classes)
+    raise ValueError(f"Unknown --arch {arch!r}; expected one of {', '.join(ARCHS)}.")
+
+
+def checkpoint_tree(conversion: Conversion) -> dict[str, Any]:
+    """The train-state subset that `load_params` reads: params and model_state."""
+    as_arrays = lambda tree: jax.tree.map(jnp.asarray, tree)  # noqa: E731
+    return {
+        "params": as_arrays(conversion.variables["params"]),
+        "model_state": {"batch_stats": as_arrays(conversion.variables["batch_stats"])},
+    }
+
+
+def write_checkpoint(conversion: Conversion, output: str) -> str:
+    """Saves `output/state`; refuses to overwrite. Returns the state directory."""
+    state_dir = os.path.join(os.path.abspath(output), "state")
+    if os.path.exists(state_dir):
+        raise FileExistsError(f"{state_dir} already exists; remove it or choose another --output.")
+    os.makedirs(os.path.dirname(state_dir), exist_ok=True)
+    with ocp.PyTreeCheckpointer() as checkpointer:
+        checkpointer.save(state_dir, args=ocp.args.PyTreeSave(checkpoint_tree(conversion)))
+    return state_dir
+
+
+def convert_file(arch: str, input_path: str, output: str, *, num_classes: int | None = None) -> Conversion:
+    """Reads `input_path`, converts it for `arch`, writes `output/state`."""
+    conversion = convert(arch, load_torch_checkpoint(input_path), num_classes=num_classes)
+    write_checkpoint(conversion, output)
+    return conversion
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m zoo.convert", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--arch", required=True, choices=ARCHS, help="the network the weights are for")
+    parser.add_argument("--input", required=True, help="a .pth / .pth.tar PyTorch checkpoint")
+    parser.add_argument("--output", required=True, help="folder to write; it gets a `state` subfolder")
+    parser.add_argument("--num-classes", type=int, default=None,
+                        help="keep the identity classifier if it has this many classes")
+    args = parser.parse_args(argv)
+    try:
+        conversion = convert_file(args.arch, args.input, args.output, num_classes=args.num_classes)
+    except (ImportError, FileNotFoundError, FileExistsError, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    params = conversion.variables["params"]
+    count = sum(np.size(x) for x in jax.tree.leaves(params))
+    print(f"Converted {args.input} ({args.arch}): {count:,} parameters in "
+          f"{', '.join(sorted(params))}, written to {os.path.join(args.output, 'state')}.")
+    for key, why in sorted(conversion.dropped.items()):
+        print(f"  dropped {key}: {why}")
+    print(f"Use it with --config.init_from={args.output}")
+    return 0
