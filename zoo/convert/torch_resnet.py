@@ -103,11 +103,10 @@ def to_flax_layout(tensor: np.ndarray, leaf: str) -> np.ndarray:
     return tensor
 
 
-def rename(state: dict[str, np.ndarray], expected: dict[str, Any], *, prefix: str = "") -> tuple[dict, set[str], list[str]]:
+def rename(state: dict[str, np.ndarray], expected: dict[str, Any]) -> tuple[dict, set[str], list[str]]:
     """Fills every leaf of `expected` (abstract {"params", "batch_stats"}) from `state`.
 
-    `prefix` is prepended to every PyTorch key (e.g. "fc." for a sub-module). Returns the Flax
-    variables, the PyTorch keys used (with the `num_batches_tracked` of every BN used), and
+    Returns the Flax variables, the PyTorch keys used (with the `num_batches_tracked` of every BN used), and
     problems (missing keys, shape mismatches) as readable lines.
     """
     variables, used, problems = {}, set(), []
@@ -115,7 +114,7 @@ def rename(state: dict[str, np.ndarray], expected: dict[str, Any], *, prefix: st
         tree = expected[collection]
         flat = {}
         for path, leaf in traverse_util.flatten_dict(tree).items():
-            key = prefix + torch_key(path, collection)
+            key = torch_key(path, collection)
             if key not in state:
                 problems.append(f"missing {key} (for {collection}/{'/'.join(path)} {leaf.shape})")
                 continue
@@ -154,13 +153,17 @@ def convert_classifier(
     return None
 
 
-def check_consumed(state: dict[str, np.ndarray], used: set[str], dropped: dict[str, str], problems: list[str], arch: str) -> None:
+def check_consumed(
+    state: dict[str, np.ndarray], used: set[str], dropped: dict[str, str], problems: list[str], arch: str
+) -> None:
     """Raises a ValueError naming the misfits, missing and unexpected keys, if there are any.
 
     Each kind is listed separately (the first few of each, with counts), so a checkpoint of the
     wrong architecture shows both what the model lacked and what the file had instead.
     """
-    unexpected = [f"unexpected {k} {state[k].shape}" for k in sorted(state) if k not in used and k not in dropped]
+    unexpected = [
+        f"unexpected {k} {state[k].shape}" for k in sorted(state) if k not in used and k not in dropped
+    ]
     missing = [p for p in problems if p.startswith("missing ")]
     other = [p for p in problems if not p.startswith("missing ")]
     if not (unexpected or missing or other):

@@ -186,7 +186,3 @@ class OSNetAIN(nn.Module):
         feature = jnp.mean(x, axis=(1, 2))
         feature = nn.Dense(self.feature_dim, kernel_init=linear_init, name="fc_0")(feature)
         return nn.relu(batch_norm(train, "fc_1")(feature))
-
-
-def osnet_ain_x1_0() -> OSNetAIN:
-    return OSNetAIN(channels=(64, 256, 384, 512), feature_dim=512)

@@ -104,7 +104,8 @@ class ReidModel(nn.Module):
     Attributes:
       backbone: "resnet50" (feature map, pooled by the head) or "osnet_ain" / "osnet_ain_x*"
         (torchreid's pooled 512-d feature after its fc layer; the head then only adds BNNeck and
-        the classifier, so pooling must be "avg").
+        the classifier, so pooling must be "avg"; torchreid's own classifier reads the fc output
+        directly, without a BNNeck).
       num_classes: training identities.
       pooling: "avg" or "gem" (resnet50 only).
       reduction_dim: optional reduction layer width (e.g. 512 for resnet50_fc512).
@@ -126,7 +127,8 @@ class ReidModel(nn.Module):
                 f"backbone {self.backbone!r} pools inside the network (as torchreid's OSNet does); "
                 f"pooling={self.pooling!r} applies to resnet50 only."
             )
-        features = make_backbone(self.backbone, last_stride=self.last_stride, name="backbone")(images, train=train)
+        backbone = make_backbone(self.backbone, last_stride=self.last_stride, name="backbone")
+        features = backbone(images, train=train)
         return ReidHead(
             self.num_classes, pooling=self.pooling, reduction_dim=self.reduction_dim, name="head"
         )(features, train=train)
