@@ -15,6 +15,7 @@ import numpy as np
 import tensorflow_datasets as tfds
 from etils import epath
 
+from zoo.formats.errors import FileFormatError
 from zoo.formats.splits import SPLITS, list_games
 from zoo.formats.spotting import CLASSES_V2, FEATURE_KINDS, LABEL_FILE, Annotation, read_labels
 
@@ -23,16 +24,8 @@ _LOG = logging.getLogger(__name__)
 _HOMEPAGE = "https://www.soccer-net.org/data"
 
 
-class GameFileError(ValueError):
+class GameFileError(FileFormatError):
     """A file of a game folder in the manual dir is missing or unusable."""
-
-    def __init__(self, path: os.PathLike | str, problem: str):
-        super().__init__(f"{path}: {problem}")
-        self.path = path
-        self.problem = problem
-
-    def __reduce__(self):
-        return type(self), (self.path, self.problem)
 
 
 def _instructions() -> str:

@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import importlib
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
+import jax
 import numpy as np
 from absl import logging
+from jax.experimental import multihost_utils
 import tensorflow_datasets as tfds
 
 FILE_FORMAT = "array_record"  # random access, which grain needs
@@ -76,6 +78,38 @@ def prepare(
         if not progress:
             tfds.enable_progress_bar()
     return builder
+
+
+def prepare_once(
+    name_with_config: str,
+    *,
+    manual_dir: str,
+    data_dir: str,
+    synthetic_root: str,
+    write_synthetic: Callable[[str], object],
+    description: str,
+) -> str:
+    """Builds a dataset from `manual_dir`, or from synthetic data when `manual_dir` is empty.
+
+    The synthetic tree (same official layout) is written once into `synthetic_root` by
+    `write_synthetic(root)`, and the log says that the run uses it. Only process 0 writes and
+    builds; the other processes of a multi-host run wait for it. Returns `data_dir`.
+    """
+    root = manual_dir or synthetic_root
+    if jax.process_index() == 0:
+        if not manual_dir:
+            done = os.path.join(synthetic_root, ".complete")
+            if not os.path.exists(done):
+                logging.info("No data given (config.data.manual_dir is empty): writing synthetic %s "
+                             "in the official layout to %s.", description, synthetic_root)
+                write_synthetic(synthetic_root)
+                open(done, "w").close()
+            logging.log_first_n(logging.INFO, "Using SYNTHETIC %s data from %s (set "
+                                "config.data.manual_dir to real data).", 1, description, synthetic_root)
+        prepare(name_with_config, manual_dir=root, data_dir=data_dir, progress=bool(manual_dir))
+    if jax.process_count() > 1:
+        multihost_utils.sync_global_devices(f"{name_with_config} prepared")
+    return data_dir
 
 
 class _StackedSequence(tfds.decode.Decoder):

@@ -44,6 +44,8 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from zoo.formats.errors import FileFormatError
+
 SPLITS = ("train", "valid", "test", "challenge")
 SUBSETS = ("train", "query", "gallery")
 # The ten person classes of the dataset documentation, as written in file names.
@@ -94,16 +96,8 @@ _NAME_FIELDS = (
 _INT_FIELDS = ("bbox_idx", "action_idx", "person_uid", "frame_idx", "height", "width")
 
 
-class ReidFormatError(ValueError):
+class ReidFormatError(FileFormatError):
     """A ReID file or file name that does not follow the official format."""
-
-    def __init__(self, path: Any, problem: str):
-        super().__init__(f"{path}: {problem}")
-        self.path = path
-        self.problem = problem
-
-    def __reduce__(self):
-        return type(self), (self.path, self.problem)
 
 
 def bbox_info_file(split: str) -> str:

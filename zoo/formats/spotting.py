@@ -34,6 +34,8 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from zoo.formats.errors import FileFormatError
+
 # Official index order (`EVENT_DICTIONARY_V2` of the SoccerNet package).
 CLASSES_V2: tuple[str, ...] = (
     "Penalty",
@@ -75,16 +77,8 @@ _GAME_TIMES: dict[str, tuple[int, int]] = {}
 _HALVES = {"1": 1, "2": 2, 1: 1, 2: 2}
 
 
-class SpottingFormatError(ValueError):
+class SpottingFormatError(FileFormatError):
     """A spotting label or prediction file that does not follow the official format."""
-
-    def __init__(self, path: Any, problem: str):
-        super().__init__(f"{path}: {problem}")
-        self.path = path
-        self.problem = problem
-
-    def __reduce__(self):
-        return type(self), (self.path, self.problem)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -13,6 +13,7 @@ workdir and used instead.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import os
 
@@ -24,7 +25,6 @@ import numpy as np
 import optax
 import scipy.special
 from absl import logging
-from jax.experimental import multihost_utils
 from tqdm import tqdm
 
 from zoo.data import tfds_sources
@@ -53,48 +53,23 @@ class Half:
 # ----------------------------------------------------------------------------- data
 
 
-def _manual_dir(config: ml_collections.ConfigDict, workdir: str) -> str:
-    """The official tree to read; writes the synthetic default when the config names none."""
-    if config.data.manual_dir:
-        return config.data.manual_dir
-    root = os.path.join(os.path.abspath(workdir), "synthetic_soccernet_v2")
-    done = os.path.join(root, ".complete")
-    if jax.process_index() == 0 and not os.path.exists(done):
-        logging.info("No data given (config.data.manual_dir is empty): writing synthetic "
-                     "SoccerNet-v2 in the official layout to %s.", root)
-        synthetic.write_soccernet_v2(
-            root,
-            games_per_split=config.data.synthetic.games_per_split.to_dict(),
-            feature_kinds=(config.data.features,),
-            half_seconds=config.data.synthetic.half_seconds,
-            events_per_half=config.data.synthetic.events_per_half,
-            seed=config.data.synthetic.seed,
-        )
-        open(done, "w").close()
-    logging.log_first_n(logging.INFO, "Using SYNTHETIC SoccerNet-v2 data from %s (set "
-                        "config.data.manual_dir to a real SoccerNet tree for real data).", 1, root)
-    return root
-
-
-def _data_dir(config: ml_collections.ConfigDict, workdir: str) -> str:
-    return config.data.data_dir or os.path.join(os.path.abspath(workdir), "tfds")
-
-
-def _dataset_name(config: ml_collections.ConfigDict) -> str:
-    return f"{DATASET}/{config.data.features}"
-
-
 def prepare_data(config: ml_collections.ConfigDict, workdir: str) -> str:
-    """Builds the TFDS dataset once (process 0; others wait) and returns its data_dir."""
-    data_dir = _data_dir(config, workdir)
-    if jax.process_index() == 0:
-        tfds_sources.prepare(
-            _dataset_name(config), manual_dir=_manual_dir(config, workdir), data_dir=data_dir,
-            progress=bool(config.data.manual_dir),  # the synthetic default builds in a second
-        )
-    if jax.process_count() > 1:
-        multihost_utils.sync_global_devices("soccernet_v2_features prepared")
-    return data_dir
+    """Builds the TFDS dataset once (the synthetic default without manual_dir); returns its data_dir."""
+    workdir = os.path.abspath(workdir)
+    synthetic_config = config.data.synthetic
+    return tfds_sources.prepare_once(
+        f"{DATASET}/{config.data.features}",
+        manual_dir=config.data.manual_dir,
+        data_dir=config.data.data_dir or os.path.join(workdir, "tfds"),
+        synthetic_root=os.path.join(workdir, "synthetic_soccernet_v2"),
+        write_synthetic=functools.partial(
+            synthetic.write_soccernet_v2,
+            games_per_split=synthetic_config.games_per_split.to_dict(),
+            feature_kinds=(config.data.features,), half_seconds=synthetic_config.half_seconds,
+            events_per_half=synthetic_config.events_per_half, seed=synthetic_config.seed,
+        ),
+        description="SoccerNet-v2",
+    )
 
 
 def _annotations(record: dict) -> tuple[spotting_format.Annotation, ...]:
@@ -117,7 +92,7 @@ def _annotations(record: dict) -> tuple[spotting_format.Annotation, ...]:
 def read_halves(config: ml_collections.ConfigDict, workdir: str, split: str) -> list[Half]:
     """Every half of a split, in dataset order."""
     data_dir = prepare_data(config, workdir)
-    source = tfds_sources.data_source(_dataset_name(config), split, data_dir=data_dir)
+    source = tfds_sources.data_source(f"{DATASET}/{config.data.features}", split, data_dir=data_dir)
     halves = []
     for index in tqdm(range(len(source)), desc=f"read {split}", unit="half",
                       disable=jax.process_index() != 0, leave=False):

@@ -15,6 +15,7 @@ no manual_dir, a synthetic tree in the same layout is written into the workdir.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import os
 import zipfile
@@ -45,33 +46,24 @@ DATASET = "soccernet_reid"
 # ----------------------------------------------------------------------------- data
 
 
-def _manual_dir(config: ml_collections.ConfigDict, workdir: str) -> str:
-    """The official tree to read; writes the synthetic default when the config names none."""
-    if config.data.manual_dir:
-        return config.data.manual_dir
-    root = os.path.join(os.path.abspath(workdir), "synthetic_soccernet_reid")
-    done = os.path.join(root, ".complete")
-    if jax.process_index() == 0 and not os.path.exists(done):
-        logging.info("No data given (config.data.manual_dir is empty): writing synthetic SoccerNet "
-                     "ReID in the official layout to %s.", root)
-        synthetic.write_soccernet_reid(
-            root, actions_per_split=config.data.synthetic.actions_per_split.to_dict(),
-            seed=config.data.synthetic.seed)
-        open(done, "w").close()
-    logging.log_first_n(logging.INFO, "Using SYNTHETIC SoccerNet ReID data from %s (set "
-                        "config.data.manual_dir to a real SoccerNet ReID tree for real data).", 1, root)
-    return root
+def synthetic_root(workdir: str) -> str:
+    return os.path.join(os.path.abspath(workdir), "synthetic_soccernet_reid")
 
 
 def prepare_data(config: ml_collections.ConfigDict, workdir: str) -> str:
-    """Builds the TFDS dataset once (process 0; the others wait) and returns its data_dir."""
-    data_dir = config.data.data_dir or os.path.join(os.path.abspath(workdir), "tfds")
-    if jax.process_index() == 0:
-        tfds_sources.prepare(DATASET, manual_dir=_manual_dir(config, workdir), data_dir=data_dir,
-                             progress=bool(config.data.manual_dir))
-    if jax.process_count() > 1:
-        multihost_utils.sync_global_devices("soccernet_reid prepared")
-    return data_dir
+    """Builds the TFDS dataset once (the synthetic default without manual_dir); returns its data_dir."""
+    return tfds_sources.prepare_once(
+        DATASET,
+        manual_dir=config.data.manual_dir,
+        data_dir=config.data.data_dir or os.path.join(os.path.abspath(workdir), "tfds"),
+        synthetic_root=synthetic_root(workdir),
+        write_synthetic=functools.partial(
+            synthetic.write_soccernet_reid,
+            actions_per_split=config.data.synthetic.actions_per_split.to_dict(),
+            seed=config.data.synthetic.seed,
+        ),
+        description="SoccerNet ReID",
+    )
 
 
 def _source(config, workdir, split):
@@ -256,7 +248,7 @@ def _groundtruth(config, workdir, split, query_index, gallery_index, output_dir)
     the dataset; for challenge it is used only if the manual dir holds the organisers' file.
     """
     if split == "challenge":
-        manual = config.data.manual_dir or os.path.join(os.path.abspath(workdir), "synthetic_soccernet_reid")
+        manual = config.data.manual_dir or synthetic_root(workdir)
         path = os.path.join(manual, reid_format.bbox_info_file(split))
         return path if os.path.isfile(path) else None
     entries = {}

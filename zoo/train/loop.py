@@ -21,7 +21,7 @@ from zoo.train import checkpoint as ckpt
 from zoo.train import mesh as mesh_lib
 from zoo.train import metric_writer
 from zoo.train.optimizer import current_learning_rate, make_optimizer
-from zoo.train.step import init_train_state, jit_train_step, make_predictor
+from zoo.train.step import abstract_train_state, init_train_state, jit_train_step, make_predictor
 from zoo.train.task import Task
 
 
@@ -199,7 +199,11 @@ def _restore_for_inference(task: Task, config, workdir: str, step: int | None, m
     )
     if not os.path.isdir(ckpt.checkpoint_dir(workdir)):  # checked first: the manager would create it
         raise missing
-    model, _, state, shardings = _fresh_state(task, config, workdir, mesh)
+    model = task.make_model(config, workdir)
+    tx = make_optimizer(config, config.train.num_steps)
+    # Shapes only: restoring needs no initialised parameters (and OSNet's initialiser takes
+    # seconds to compile on a CPU).
+    abstract, _ = abstract_train_state(model, tx, task.example_inputs(config), config.seed, mesh)
     manager = ckpt.make_manager(workdir, save_every=1, keep=config.train.keep_checkpoints)
     available = manager.all_steps()
     if not available:
@@ -209,7 +213,7 @@ def _restore_for_inference(task: Task, config, workdir: str, step: int | None, m
         raise ValueError(f"No checkpoint for step {step} in {ckpt.checkpoint_dir(workdir)}; have {sorted(available)}.")
     restored = manager.restore(
         step,
-        args=ckpt.ocp.args.Composite(state=ckpt.ocp.args.StandardRestore(ckpt.abstract_like(state, shardings))),
+        args=ckpt.ocp.args.Composite(state=ckpt.ocp.args.StandardRestore(abstract)),
     )
     manager.close()
     return model, restored["state"], step

@@ -89,18 +89,8 @@ def jit_train_step(model, loss_fn, tx, mesh: jax.sharding.Mesh, state_shardings)
     )
 
 
-def init_train_state(
-    model: nn.Module,
-    tx: optax.GradientTransformation,
-    example_inputs: np.ndarray,
-    seed: int,
-    mesh: jax.sharding.Mesh,
-) -> tuple[TrainState, Any]:
-    """Initialises the state directly into its (replicated) sharding.
-
-    Shapes come from `jax.eval_shape`, so nothing is materialised on one device first.
-    Returns the state and the pytree of its shardings.
-    """
+def _state_initializer(model: nn.Module, tx: optax.GradientTransformation, example_inputs: np.ndarray):
+    """seed -> a fresh TrainState (to be traced: by eval_shape for shapes, by jit to build it)."""
     example = jnp.asarray(example_inputs[:1])
 
     def init(seed):
@@ -114,10 +104,38 @@ def init_train_state(
             step=jnp.zeros((), jnp.int32), rng=base,
         )
 
-    abstract = jax.eval_shape(init, seed)
+    return init
+
+
+def abstract_train_state(model, tx, example_inputs: np.ndarray, seed: int, mesh: jax.sharding.Mesh):
+    """The state's shapes and (replicated) shardings as ShapeDtypeStructs, nothing computed.
+
+    Enough to restore a checkpoint onto this mesh without compiling the initialiser.
+    Returns (abstract state, shardings).
+    """
+    abstract = jax.eval_shape(_state_initializer(model, tx, example_inputs), seed)
     shardings = jax.tree.map(lambda _: mesh_lib.replicated(mesh), abstract)
-    state = jax.jit(init, out_shardings=shardings)(seed)
-    return state, shardings
+    abstract = jax.tree.map(
+        lambda x, s: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=s), abstract, shardings
+    )
+    return abstract, shardings
+
+
+def init_train_state(
+    model: nn.Module,
+    tx: optax.GradientTransformation,
+    example_inputs: np.ndarray,
+    seed: int,
+    mesh: jax.sharding.Mesh,
+) -> tuple[TrainState, Any]:
+    """Initialises the state directly into its (replicated) sharding.
+
+    Shapes come from `jax.eval_shape`, so nothing is materialised on one device first.
+    Returns the state and the pytree of its shardings.
+    """
+    _, shardings = abstract_train_state(model, tx, example_inputs, seed, mesh)
+    init = _state_initializer(model, tx, example_inputs)
+    return jax.jit(init, out_shardings=shardings)(seed), shardings
 
 
 def make_predictor(model: nn.Module, mesh: jax.sharding.Mesh, batch_size: int):
