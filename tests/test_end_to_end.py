@@ -21,13 +21,14 @@ import orbax.checkpoint as ocp
 import pytest
 
 from configs.action_spotting import netvlad_pp
+from zoo.formats.splits import list_games
+from zoo.synthetic.soccernet_v2 import write_soccernet_v2
 from zoo.tasks import action_spotting
 from zoo.train import checkpoint as ckpt
 from zoo.train import evaluate_checkpoint, train_and_evaluate
 from zoo.train import mesh as mesh_lib
 from zoo.train.optimizer import make_optimizer
 from zoo.train.step import init_train_state, make_predictor
-from zoo.synthetic.soccernet_v2 import write_soccernet_v2
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TINY_GAMES = {"train": 6, "valid": 1, "test": 1, "challenge": 1}
@@ -89,8 +90,6 @@ def test_default_run_trains_on_synthetic_data_checkpoints_and_writes_official_fi
 
     # One results_spotting.json per test game, in the official layout, and the zip to submit.
     out = os.path.join(workdir, "predictions", "test_step12")
-    test_game = "england_epl/2014-2015/2015-02-21 - 18-00 Chelsea 1 - 1 Burnley"
-    from zoo.formats.splits import list_games
     test_game = list_games("test")[0]
     prediction = json.load(open(os.path.join(out, test_game, "results_spotting.json")))
     assert prediction["UrlLocal"] == test_game
@@ -184,7 +183,6 @@ def _final_params(workdir, step):
 
 def test_sigkill_then_same_command_resumes_to_the_same_params(data, tmp_path):
     """Kill -9 mid-training, re-run the same command: it resumes and ends where an uninterrupted run ends."""
-    data[1]  # the TFDS dataset is built by the first run and reused
     straight = str(tmp_path / "straight")
     subprocess.run(_train_command(data, straight), check=True, env=_env(), cwd=tmp_path,
                    capture_output=True, timeout=300)

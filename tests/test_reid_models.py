@@ -1,6 +1,5 @@
 """ReID backbones and head: parameter counts of the official networks, shapes, BNNeck, GeM."""
 
-import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import numpy as np
