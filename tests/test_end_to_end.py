@@ -240,3 +240,12 @@ def test_init_from_a_partial_checkpoint_keeps_the_rest_fresh(tmp_path, caplog):
                  jax.device_get(fresh.params["classifier"]))
     assert any("stay freshly initialised" in r.getMessage() and "classifier/kernel" in r.getMessage()
                for r in caplog.records)
+
+
+def test_a_data_dir_built_from_other_data_is_not_read_silently(data, tmp_path):
+    workdir = str(tmp_path / "run")
+    config = _tiny(**{"train.num_steps": 1, "eval.split": ""})  # the synthetic default
+    train_and_evaluate(config, workdir, action_spotting.TASK)
+    real = _tiny(**{"data.manual_dir": data[0], "train.num_steps": 2, "eval.split": ""})
+    with pytest.raises(ValueError, match="was built from .*delete"):
+        train_and_evaluate(real, workdir, action_spotting.TASK)

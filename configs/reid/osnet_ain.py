@@ -3,8 +3,10 @@
     python train.py --config configs/reid/osnet_ain.py --workdir runs/reid_osnet
     python evaluate.py --config configs/reid/osnet_ain.py --workdir runs/reid_osnet --split test
 
-Pretrained torchreid weights: `python -m zoo.convert --arch osnet_ain --input osnet_ain_x1_0.pth
---output weights/osnet_ain`, then `--config.init_from=weights/osnet_ain`.
+Pretrained torchreid weights (x1.0): `python -m zoo.convert --arch osnet_ain --input
+osnet_ain_x1_0.pth --output weights/osnet_ain`, then train the full width with
+`configs/reid/osnet_ain.py:baseline --config.init_from=weights/osnet_ain` (the synthetic and tiny
+variants use the quarter width, osnet_ain_x0_25).
 """
 
 from configs.reid import common

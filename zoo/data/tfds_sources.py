@@ -13,6 +13,7 @@ empty (TFDS alone returns a list of numpy scalars).
 from __future__ import annotations
 
 import importlib
+import json
 import os
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -96,7 +97,20 @@ def prepare_once(
     builds; the other processes of a multi-host run wait for it. Returns `data_dir`.
     """
     root = manual_dir or synthetic_root
+    # What the dataset in data_dir is built from: a data_dir reused with other data (a real
+    # manual_dir after a synthetic run, other synthetic settings) must not be read silently.
+    source = {"manual_dir": os.path.abspath(root),
+              "synthetic": None if manual_dir else dict(getattr(write_synthetic, "keywords", {}))}
+    stamp = os.path.join(data_dir, name_with_config.replace("/", "__") + ".source.json")
     if jax.process_index() == 0:
+        if os.path.exists(stamp):
+            with open(stamp) as f:
+                built_from = json.load(f)
+            if built_from != json.loads(json.dumps(source)):
+                raise ValueError(
+                    f"{name_with_config} in {data_dir} was built from {built_from}, but this run asks "
+                    f"for {source}. Use another workdir (or config.data.data_dir), or delete "
+                    f"{data_dir} to rebuild.")
         if not manual_dir:
             done = os.path.join(synthetic_root, ".complete")
             if not os.path.exists(done):
@@ -107,6 +121,8 @@ def prepare_once(
             logging.log_first_n(logging.INFO, "Using SYNTHETIC %s data from %s (set "
                                 "config.data.manual_dir to real data).", 1, description, synthetic_root)
         prepare(name_with_config, manual_dir=root, data_dir=data_dir, progress=bool(manual_dir))
+        with open(stamp, "w") as f:
+            json.dump(source, f)
     if jax.process_count() > 1:
         multihost_utils.sync_global_devices(f"{name_with_config} prepared")
     return data_dir

@@ -24,6 +24,8 @@ def greedy_nms(scores: np.ndarray, *, window: float, threshold: float) -> tuple[
     """
     if threshold <= -1:
         raise ValueError(f"The NMS threshold must be > -1, got {threshold}.")
+    if window < 2:  # int(window / 2) would blank nothing and the same peak would win forever
+        raise ValueError(f"The NMS window must be at least 2 frames, got {window} (eval.nms_window_seconds x framerate).")
     remaining = np.array(scores, dtype=np.float64, copy=True)
     num_frames, num_classes = remaining.shape
     frames_axis = np.arange(num_frames)[:, None]

@@ -99,7 +99,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str, task: Ta
                          ", ".join(f"{k} {v:.4f}" for k, v in sorted(found.items())))
         return found
 
-    totals, pending, last_log = None, None, time.time()
+    totals, pending, last_log, last_log_step = None, None, time.time(), start
     examples_per_epoch = max(data.num_examples, 1)
     with tqdm(total=num_steps, initial=start, unit="step", disable=not _is_main(),
               desc=f"train {task.name}", dynamic_ncols=True) as bar:
@@ -118,24 +118,25 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str, task: Ta
                 pending = None
                 scalars = metric_writer.means(totals)
                 now = time.time()
-                scalars["steps_per_second"] = config.train.log_every_steps / max(now - last_log, 1e-9)
+                scalars["steps_per_second"] = (done - last_log_step) / max(now - last_log, 1e-9)
                 scalars["learning_rate"] = float(
                     current_learning_rate(config, num_steps, state.opt_state, done)
                 )
                 scalars["epoch"] = done * config.train.batch_size / examples_per_epoch
                 writer.write(done, scalars)
                 bar.set_postfix(loss=f"{scalars['loss']:.4f}", lr=f"{scalars['learning_rate']:.2e}")
-                totals, last_log = None, now
+                totals, last_log, last_log_step = None, now, done
 
             ckpt.save(manager, done, state, iterator, force=done == num_steps)
-            if config.train.eval_every_steps and done % config.train.eval_every_steps == 0 and done < num_steps:
+            if (config.eval.split and config.train.eval_every_steps
+                    and done % config.train.eval_every_steps == 0 and done < num_steps):
                 run_evaluation(done)
 
     if manager.latest_step() != int(jax.device_get(state.step)):
         ckpt.save(manager, int(jax.device_get(state.step)), state, iterator, force=True)
     manager.wait_until_finished()
     if config.eval.split:
-        results = run_evaluation(num_steps)
+        results = run_evaluation(int(jax.device_get(state.step)))
     writer.close()
     manager.close()
     return results
@@ -177,7 +178,8 @@ def evaluate_checkpoint(
 
 
 def _member_config(config: ml_collections.ConfigDict, member_workdir: str) -> ml_collections.ConfigDict:
-    """An ensemble member's model comes from its own saved config; data and eval from this one."""
+    """An ensemble member's model (and optimizer, to restore its state) come from its own saved
+    config; data and evaluation, input size included, from this one."""
     path = os.path.join(member_workdir, CONFIG_FILE)
     if not os.path.isfile(path):
         raise FileNotFoundError(
@@ -187,6 +189,7 @@ def _member_config(config: ml_collections.ConfigDict, member_workdir: str) -> ml
         saved = ml_collections.ConfigDict(json.load(f))
     member = ml_collections.ConfigDict(config.to_dict())
     member.model = saved.model
+    member.optimizer = saved.optimizer  # the optimizer state's structure must match its checkpoint
     member.seed = saved.seed
     return member
 
