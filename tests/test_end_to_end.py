@@ -249,3 +249,11 @@ def test_a_data_dir_built_from_other_data_is_not_read_silently(data, tmp_path):
     real = _tiny(**{"data.manual_dir": data[0], "train.num_steps": 2, "eval.split": ""})
     with pytest.raises(ValueError, match="was built from .*delete"):
         train_and_evaluate(real, workdir, action_spotting.TASK)
+
+
+def test_other_synthetic_settings_in_the_same_workdir_are_refused(tmp_path):
+    workdir = str(tmp_path / "run")
+    train_and_evaluate(_tiny(**{"train.num_steps": 1, "eval.split": ""}), workdir, action_spotting.TASK)
+    bigger = _tiny(**{"train.num_steps": 1, "eval.split": "", "data.synthetic.events_per_half": 13})
+    with pytest.raises(ValueError, match="was built from"):
+        train_and_evaluate(bigger, workdir, action_spotting.TASK)

@@ -106,7 +106,11 @@ def prepare_once(
         if os.path.exists(stamp):
             with open(stamp) as f:
                 built_from = json.load(f)
-            if built_from != json.loads(json.dumps(source)):
+            wanted = json.loads(json.dumps(source))
+            other_data = built_from["manual_dir"] != wanted["manual_dir"] or (
+                built_from["synthetic"] is not None and wanted["synthetic"] is not None
+                and built_from["synthetic"] != wanted["synthetic"])
+            if other_data:
                 raise ValueError(
                     f"{name_with_config} in {data_dir} was built from {built_from}, but this run asks "
                     f"for {source}. Use another workdir (or config.data.data_dir), or delete "
@@ -121,8 +125,9 @@ def prepare_once(
             logging.log_first_n(logging.INFO, "Using SYNTHETIC %s data from %s (set "
                                 "config.data.manual_dir to real data).", 1, description, synthetic_root)
         prepare(name_with_config, manual_dir=root, data_dir=data_dir, progress=bool(manual_dir))
-        with open(stamp, "w") as f:
-            json.dump(source, f)
+        if not os.path.exists(stamp):
+            with open(stamp, "w") as f:
+                json.dump(source, f)
     if jax.process_count() > 1:
         multihost_utils.sync_global_devices(f"{name_with_config} prepared")
     return data_dir
