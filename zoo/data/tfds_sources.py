@@ -81,6 +81,11 @@ def prepare(
     return builder
 
 
+# (dataset, data_dir, source, synthetic settings) already prepared by this process: the tasks ask
+# for their data at every split they read, and building (or checking) once is enough.
+_PREPARED: set[tuple] = set()
+
+
 def prepare_once(
     name_with_config: str,
     *,
@@ -94,9 +99,14 @@ def prepare_once(
 
     The synthetic tree (same official layout) is written once into `synthetic_root` by
     `write_synthetic(root)`, and the log says that the run uses it. Only process 0 writes and
-    builds; the other processes of a multi-host run wait for it. Returns `data_dir`.
+    builds; the other processes of a multi-host run wait for it. Later calls with the same
+    arguments return at once. Returns `data_dir`.
     """
     root = manual_dir or synthetic_root
+    key = (name_with_config, os.path.abspath(data_dir), os.path.abspath(root),
+           repr(getattr(write_synthetic, "keywords", None)))
+    if key in _PREPARED:  # every process reaches this point equally often, so syncs stay paired
+        return data_dir
     # What the dataset in data_dir is built from: a data_dir reused with other data (a real
     # manual_dir after a synthetic run, other synthetic settings) must not be read silently.
     source = {"manual_dir": os.path.abspath(root),
@@ -130,6 +140,7 @@ def prepare_once(
                 json.dump(source, f)
     if jax.process_count() > 1:
         multihost_utils.sync_global_devices(f"{name_with_config} prepared")
+    _PREPARED.add(key)
     return data_dir
 
 
