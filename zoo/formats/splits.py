@@ -1,4 +1,4 @@
-"""Official SoccerNet-v2 split lists: which games belong to train / valid / test / challenge.
+"""Official SoccerNet split lists: which games belong to train / valid / test / challenge.
 
 The lists are the ones the `SoccerNet` package ships (`SoccerNet.utils.getListGames`), vendored
 under `split_lists/` so that the zoo does not need that package to build datasets.
@@ -19,6 +19,25 @@ _FILES = {
         "test": "SoccerNetGamesTest.json",
         "challenge": "SoccerNetGamesChallenge.json",
     },
+    # Ball action spotting (2023, 2024 and 2025 use the same 9 games).
+    "ball": {
+        "train": "BallTrain.json",
+        "valid": "BallValid.json",
+        "test": "BallTest.json",
+        "challenge": "BallChallenge.json",
+    },
+    "caption": {
+        "train": "SoccerNetCaptionTrain.json",
+        "valid": "SoccerNetCaptionValid.json",
+        "test": "SoccerNetCaptionTest.json",
+        "challenge": "SoccerNetCaptionChallenge.json",
+    },
+}
+# Tracking sequence maps (one `SNMOT-XXX` per line, after a `name` header).
+_SEQMAPS = {
+    "test": "SNMOT-test.txt",
+    "challenge": "SNMOT-challenge.txt",
+    "challenge-nodet": "SNMOT-challenge-nodet.txt",
 }
 
 
@@ -28,7 +47,7 @@ def list_games(split: str, task: str = "spotting") -> tuple[str, ...]:
 
     Args:
       split: one of train, valid, test, challenge.
-      task: the SoccerNet task whose lists to use (only `spotting` is vendored so far).
+      task: the SoccerNet task whose lists to use: spotting, ball or caption.
     """
     if task not in _FILES:
         raise ValueError(f"No split lists for task {task!r}; known: {sorted(_FILES)}")
@@ -42,3 +61,12 @@ def list_games(split: str, task: str = "spotting") -> tuple[str, ...]:
         for season, games in seasons.items()
         for game in games
     )
+
+
+@functools.cache
+def tracking_sequences(split: str) -> tuple[str, ...]:
+    """The `SNMOT-XXX` sequences of an official tracking split (test, challenge, challenge-nodet)."""
+    if split not in _SEQMAPS:
+        raise ValueError(f"No tracking sequence map for split {split!r}; known: {sorted(_SEQMAPS)}")
+    lines = resources.files(__package__).joinpath("split_lists", _SEQMAPS[split]).read_text().split()
+    return tuple(line for line in lines if line.startswith("SNMOT-"))
