@@ -11,6 +11,8 @@ def base() -> ml_collections.ConfigDict:
     config.task = ""  # registered task name (zoo.tasks)
     config.seed = 0  # parameter init, dropout and data order all derive from it
     config.init_from = ""  # a run's workdir or orbax checkpoint to take params from (fine-tuning)
+    # Regular expressions of param paths not to take from init_from (e.g. a head for other classes).
+    config.init_from_exclude = ()
 
     config.train = ml_collections.ConfigDict()
     config.train.batch_size = 256  # global batch, split over all devices of all processes

@@ -242,6 +242,29 @@ def test_init_from_a_partial_checkpoint_keeps_the_rest_fresh(tmp_path, caplog):
                for r in caplog.records)
 
 
+def test_init_from_exclude_leaves_a_head_of_other_classes_fresh(tmp_path):
+    """A head whose shape does not fit is an error, unless init_from_exclude names it."""
+    config = _tiny()
+    mesh = mesh_lib.make_mesh()
+    model = action_spotting.make_model(config)
+    tx = make_optimizer(config, 1)
+    fresh, shardings = init_train_state(model, tx, action_spotting.example_inputs(config), 0, mesh)
+    donor, _ = init_train_state(model, tx, action_spotting.example_inputs(config), 7, mesh)
+    params = jax.device_get(donor.params)
+    kernel = params["classifier"]["kernel"]
+    params["classifier"] = {"kernel": np.zeros(kernel.shape[:-1] + (5,), kernel.dtype),
+                            "bias": np.zeros((5,), kernel.dtype)}  # pretrained on 4 classes
+    with ocp.PyTreeCheckpointer() as checkpointer:
+        checkpointer.save(tmp_path / "pretrained" / "state", {"params": params})
+    with pytest.raises(ValueError, match="classifier/kernel: checkpoint"):
+        ckpt.load_params(str(tmp_path / "pretrained"), fresh, shardings)
+    loaded = ckpt.load_params(str(tmp_path / "pretrained"), fresh, shardings, exclude=("^classifier/",))
+    jax.tree.map(np.testing.assert_array_equal, jax.device_get(loaded.params["vlad_before"]),
+                 params["vlad_before"])
+    jax.tree.map(np.testing.assert_array_equal, jax.device_get(loaded.params["classifier"]),
+                 jax.device_get(fresh.params["classifier"]))
+
+
 def test_a_data_dir_built_from_other_data_is_not_read_silently(data, tmp_path):
     workdir = str(tmp_path / "run")
     config = _tiny(**{"train.num_steps": 1, "eval.split": ""})  # the synthetic default

@@ -8,6 +8,8 @@ checkpoint intact and the partial one is ignored on restart.
 from __future__ import annotations
 
 import os
+import re
+from collections.abc import Sequence
 
 import grain
 import jax
@@ -67,13 +69,22 @@ def _flat(tree) -> dict[tuple[str, ...], object]:
     return traverse_util.flatten_dict(dict(tree)) if tree else {}
 
 
-def _loadable_subtree(state_dir: str, saved: dict, wanted: dict, collection: str) -> dict:
+def _loadable_subtree(
+    state_dir: str, saved: dict, wanted: dict, collection: str, exclude: Sequence[str] = ()
+) -> dict:
     """The part of `wanted` (abstract leaves) that the checkpoint holds, checked leaf by leaf.
 
     Every saved leaf must exist in the model with the same shape: anything else is an error that
     names the leaves. Model leaves the checkpoint lacks (e.g. a new classifier) stay fresh.
+    Saved leaves whose '/'-joined path matches a regular expression of `exclude` are not loaded
+    (e.g. the class head of a model pretrained on other classes).
     """
-    saved, wanted = _flat(saved), _flat(wanted)
+    patterns = [re.compile(p) for p in exclude]
+    saved = {
+        k: v for k, v in _flat(saved).items()
+        if not any(p.search("/".join(k)) for p in patterns)
+    }
+    wanted = _flat(wanted)
     problems = [
         f"{'/'.join(k)}: checkpoint {tuple(v.shape)}, model "
         f"{tuple(wanted[k].shape) if k in wanted else 'missing'}"
@@ -99,7 +110,7 @@ def _merge(fresh, loaded):
     return traverse_util.unflatten_dict(merged) if merged else fresh
 
 
-def load_params(path: str, state: TrainState, shardings) -> TrainState:
+def load_params(path: str, state: TrainState, shardings, exclude: Sequence[str] = ()) -> TrainState:
     """Initialises `state` from another checkpoint's params and model state (`init_from`).
 
     `path` is a run's workdir or checkpoints directory (its newest step is used), or one step
@@ -107,6 +118,8 @@ def load_params(path: str, state: TrainState, shardings) -> TrainState:
     (e.g. BatchNorm statistics) found there are loaded; optimizer state and step stay fresh, so a
     fine-tuning run starts its schedule at step 0. Each loaded leaf must fit the model; model
     leaves the checkpoint lacks (a new head) keep their fresh initialisation, with a warning.
+    `exclude`: regular expressions of leaf paths ("head/Dense_0/kernel") to leave fresh
+    (`config.init_from_exclude`), e.g. a class head pretrained on another class list.
     """
     path = os.path.abspath(path)
     if os.path.isdir(os.path.join(path, CHECKPOINT_DIR)):
@@ -127,10 +140,11 @@ def load_params(path: str, state: TrainState, shardings) -> TrainState:
         tree = getattr(tree, "tree", tree)
         if not isinstance(tree, dict) or "params" not in tree:
             raise ValueError(f"init_from={state_dir!r}: the checkpoint has no 'params'.")
-        target = {"params": _loadable_subtree(state_dir, tree["params"], abstract.params, "params")}
+        target = {"params": _loadable_subtree(
+            state_dir, tree["params"], abstract.params, "params", exclude)}
         if tree.get("model_state"):
             target["model_state"] = _loadable_subtree(
-                state_dir, tree["model_state"], abstract.model_state, "model state")
+                state_dir, tree["model_state"], abstract.model_state, "model state", exclude)
         restored = checkpointer.restore(
             state_dir,
             args=ocp.args.PyTreeRestore(

@@ -79,7 +79,8 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str, task: Ta
     )
     state, resumed_step = ckpt.restore_latest(manager, state, shardings, iterator)
     if resumed_step is None and config.init_from:
-        state = ckpt.load_params(config.init_from, state, shardings)
+        state = ckpt.load_params(config.init_from, state, shardings,
+                                 exclude=tuple(config.get("init_from_exclude", ()) or ()))
     start = int(jax.device_get(state.step))
     if start >= num_steps:
         logging.info("The checkpoint is already at step %d of %d: nothing to train.", start, num_steps)
