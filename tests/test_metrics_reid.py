@@ -340,3 +340,217 @@ def test_cli_prints_map_and_rank1(tmp_path, capsys):
     expected = official_evaluate(gt, ranking)
     assert f"mAP    : {100 * expected['mAP']:.2f}" in out
     assert f"rank-1 : {100 * expected['rank-1']:.2f}" in out
+
+
+# --- from embeddings: the per-action ranking and its scores ------------------------------------
+
+
+def embedding_case(rng, *, num_actions, dim=8, levels=None):
+    """Ground truth plus query/gallery embeddings; `levels` quantises them so distances tie."""
+    document, _ = make_case(rng, num_actions=num_actions, max_gallery=20)
+    query_ids = [int(q) for q in document["query"]]
+    gallery_ids = [int(g) for g in document["gallery"]]
+    identity = {}  # person -> a centre, so that rankings are not random
+
+    def embed(entry):
+        centre = identity.setdefault(entry["person_uid"], rng.normal(size=dim))
+        vector = centre + rng.normal(scale=1.0, size=dim)
+        return np.round(vector * levels) / levels if levels else vector
+
+    arrays = {}
+    for subset, ids in (("query", query_ids), ("gallery", gallery_ids)):
+        entries = [document[subset][str(i)] for i in ids]
+        arrays[subset] = (
+            np.stack([embed(e) for e in entries]),
+            np.array([e["person_uid"] for e in entries]),
+            np.array([e["action_idx"] for e in entries]),
+            np.array(ids),
+        )
+    return document, arrays
+
+
+@pytest.mark.parametrize(
+    "seed, distance", [(0, "euclidean"), (1, "cosine"), (2, "euclidean"), (3, "cosine")]
+)
+def test_scores_from_embeddings_equal_official(tmp_path, seed, distance):
+    rng = np.random.default_rng(3000 + seed)
+    document, arrays = embedding_case(rng, num_actions=40, levels=1 if seed >= 2 else None)
+    q_emb, q_pids, q_actions, q_ids = arrays["query"]
+    g_emb, g_pids, g_actions, g_ids = arrays["gallery"]
+    rankings = reid.rank_by_action(q_emb, q_actions, g_emb, g_actions, distance=distance)
+    for q, ranked in zip(q_ids, rankings):  # each ranking: exactly its action's gallery
+        action = document["query"][str(q)]["action_idx"]
+        assert sorted(ranked.tolist()) == np.flatnonzero(g_actions == action).tolist()
+    gt, ranking = write(
+        tmp_path, document, {str(q): g_ids[r].tolist() for q, r in zip(q_ids, rankings)}
+    )
+    expected = official_evaluate(gt, ranking)
+    got = reid.scores_from_embeddings(
+        q_emb, q_pids, q_actions, g_emb, g_pids, g_actions, distance=distance, max_rank=3
+    )
+    assert abs(got["mAP"] - expected["mAP"]) <= 1e-9
+    assert got["rank-1"] == float(expected["rank-1"])
+    assert got == reid.evaluate(gt, ranking, max_rank=3)
+
+
+def test_rank_by_action_orders_by_distance_with_ties_in_row_order():
+    gallery = np.array([[0.0, 0.0], [3.0, 0.0], [1.0, 0.0], [1.0, 0.0], [5.0, 5.0]])
+    gallery_actions = np.array([4, 4, 4, 4, 9])
+    queries = np.array([[1.1, 0.0], [5.0, 5.0], [2.9, 0.0]])
+    rankings = reid.rank_by_action(queries, [4, 9, 4], gallery, gallery_actions)
+    assert [r.tolist() for r in rankings] == [[2, 3, 0, 1], [4], [1, 2, 3, 0]]
+    cosine = reid.rank_by_action(
+        [[1.0, 1.0]], [4], [[2.0, 2.0], [1.0, 0.0], [0.0, 3.0]], [4, 4, 4], distance="cosine"
+    )
+    assert cosine[0].tolist() == [0, 1, 2]  # same direction first; the two others tie at 45°
+
+
+def test_embedding_api_refusals():
+    q, g = np.zeros((1, 2)), np.zeros((2, 2))
+    with pytest.raises(reid.RankingError, match="row 0.*no gallery sample is from"):
+        reid.scores_from_embeddings(q, [1], [7], g, [1, 2], [3, 3])
+    with pytest.raises(reid.RankingError, match="person_uid"):
+        reid.scores_from_embeddings(q, [5], [3], g, [1, 2], [3, 3])
+    with pytest.raises(ValueError, match="NaN"):
+        reid.rank_by_action(np.full((1, 2), np.nan), [3], g, [3, 3])
+    with pytest.raises(ValueError, match="one dim"):
+        reid.rank_by_action(np.zeros((1, 3)), [3], g, [3, 3])
+    with pytest.raises(ValueError, match="one action per embedding"):
+        reid.rank_by_action(q, [3, 3], g, [3, 3])
+    with pytest.raises(ValueError, match="unknown distance"):
+        reid.rank_by_action(q, [3], g, [3, 3], distance="manhattan")
+
+
+# --- the submission validator reports what the official evaluator refuses ---------------------
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_validator_flags_what_official_refuses(tmp_path, seed):
+    from zoo.formats.reid import validate_submission
+
+    rng = np.random.default_rng(4000 + seed)
+    document, actions = make_case(rng, num_actions=int(rng.integers(2, 5)), max_gallery=8)
+    rankings = rankings_of(actions)
+    gt, ranking = write(tmp_path, document, rankings)
+    assert validate_submission(ranking, groundtruth=gt) == []
+    query = str(rng.choice(list(rankings)))
+    kind = MUTATIONS[seed % len(MUTATIONS)]
+    if not mutate(rng, document, rankings, kind, query):
+        pytest.skip("this mutation does not apply to this case")
+    gt, ranking = write(tmp_path, document, rankings)
+    assert raised(official_evaluate, gt, ranking) is not None
+    problems = validate_submission(ranking, groundtruth=gt)
+    assert problems, kind
+    # every problem is located at the broken query, or one of its items
+    assert all(p.location.startswith(f'{ranking}["{query}"]') for p in problems), problems
+
+
+def test_validator_problems_and_locations(tmp_path):
+    from zoo.formats.reid import validate_submission
+
+    document, rankings = _one_action_case()  # queries 0, 1 (action 1) and 2 (action 2)
+    gt, _ = write(tmp_path, document, rankings)
+    bad = {"0": [0, 0, 1.0], "1": [1, 2, True], "2": [3, 2], "007": [1], "9": [0, 1], "3": "x"}
+    ranking = tmp_path / "bad.json"
+    ranking.write_text(json.dumps(bad))
+    where = {}
+    for p in validate_submission(ranking, groundtruth=gt):
+        where.setdefault(p.location.removeprefix(str(ranking)), []).append(p.message)
+    assert "ranked again (first at [0])" in where['["0"][1]'][0]
+    assert "float; write the integer 1" in where['["0"][2]'][0]
+    assert "1 gallery sample of action 1 not ranked (1)" in where['["0"]'][0]
+    assert "from action 2, not from the query's action 1" in where['["1"][1]'][0]
+    assert "boolean" in where['["1"][2]'][0]
+    assert "not a query bbox_idx" in where['["007"]'][0]
+    assert "not a query of" in where['["9"]'][0]
+    assert "found a str" in where['["3"]'][-1]
+    assert "1 gallery sample of action 1 not ranked (0)" in where['["1"]'][0]
+    assert '["2"]' not in where
+    assert sum(map(len, where.values())) == 10
+
+    # Without the ground truth only the form is checked; a missing query needs it.
+    assert len(validate_submission(ranking)) == 5
+    ranking.write_text(json.dumps({"0": [0, 1]}))
+    problems = validate_submission(ranking, groundtruth=gt)
+    assert [p.location for p in problems] == [f'{ranking}["1"]', f'{ranking}["2"]']
+    assert "query 2 (action 2) has no ranking" in problems[1].message
+
+
+# --- the fast readers (msgspec) and the exact path agree ---------------------------------------
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_fast_and_exact_paths_give_the_same_scores(tmp_path, monkeypatch, seed):
+    from zoo.formats import reid as formats
+
+    pytest.importorskip("msgspec")
+    rng = np.random.default_rng(5000 + seed)
+    document, actions = make_case(rng, num_actions=30, tie_levels=3 if seed % 2 else None)
+    if seed == 3:  # string person ids are compared as the official compares them (==)
+        for subset in ("query", "gallery"):
+            for entry in document[subset].values():
+                entry["person_uid"] = f"p{entry['person_uid']}"
+    gt, ranking = write(tmp_path, document, rankings_of(actions))
+    assert formats.read_bbox_fields_fast(gt) is not None
+    assert formats.read_ranking_fast(ranking) is not None
+    fast = reid.evaluate(gt, ranking, max_rank=4)
+    monkeypatch.setattr(formats, "msgspec", None)
+    assert formats.read_bbox_fields_fast(gt) is None
+    assert reid.evaluate(gt, ranking, max_rank=4) == fast
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"0": [0, 1], "1": [1, 0], "0": [1, 0]}',  # a query given twice
+        '{"0": [0, 1.0], "1": [1, 0]}',  # a float
+        '{"0": [0, true], "1": [1, 0]}',  # a boolean
+        '{"0": [0, 1], "1": [1, 0], "a,b": [1]}',  # a comma in a key: the count cannot tell
+        "[[0, 1], [1, 0]]",  # no object
+    ],
+)
+def test_fast_ranking_reader_leaves_anything_unusual_to_the_exact_reader(tmp_path, text):
+    from zoo.formats import reid as formats
+
+    pytest.importorskip("msgspec")
+    path = tmp_path / "ranking_results.json"
+    path.write_text(text)
+    assert formats.read_ranking_fast(path) is None
+    path.write_text('{"0": [0, 1], "1": [], "2": [1, 0]}')
+    assert formats.read_ranking_fast(path) == {"0": [0, 1], "1": [], "2": [1, 0]}
+
+
+def test_fast_bbox_reader_leaves_anything_unusual_to_the_exact_reader(tmp_path):
+    from zoo.formats import reid as formats
+
+    pytest.importorskip("msgspec")
+    document, _ = _one_action_case()
+    gt = tmp_path / "gt.json"
+    gt.write_text(json.dumps(document))
+    fields = formats.read_bbox_fields_fast(gt)
+    assert fields["query"] == ([0, 1, 2], [1, 1, 2], [5, 6, 7])
+    assert fields["gallery"] == ([0, 1, 2, 3], [1, 1, 2, 2], [5, 6, 7, 8])
+    text = json.dumps(document)
+    for broken in (
+        text.replace(
+            '"gallery": {"0"',
+            '"gallery": {"1": {"bbox_idx": 1, "action_idx": 1, "person_uid": 6}, "0"',
+        ),  # an entry given twice
+        text.replace('"1": {"bbox_idx": 1', '"01": {"bbox_idx": 1', 1),  # key is not the bbox_idx
+        text.replace('"action_idx": 2', '"action_idx": 2.0', 1),
+        text.replace('"person_uid": 7', '"person_uid": true', 1),
+        text.replace('"gallery"', '"galleries"'),
+    ):
+        gt.write_text(broken)
+        assert formats.read_bbox_fields_fast(gt) is None, broken
+        with pytest.raises(formats.ReidFormatError):
+            reid.evaluate(gt, tmp_path / "unused.json")
+
+
+def test_a_query_given_twice_is_refused(tmp_path):
+    document, rankings = _one_action_case()
+    gt, ranking = write(tmp_path, document, rankings)
+    ranking.write_text(ranking.read_text()[:-1] + ', "0": [1, 0]}')
+    assert official_evaluate(gt, ranking)["mAP"] > 0  # the official reader keeps the last one
+    with pytest.raises(reid.formats.ReidFormatError, match="twice"):
+        reid.evaluate(gt, ranking)
