@@ -1,0 +1,1 @@
+"""Soccer pitch geometry and the broadcast camera model of the SoccerNet calibration task."""

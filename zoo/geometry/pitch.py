@@ -1,0 +1,300 @@
+"""The 3D soccer pitch of the SoccerNet calibration task: dimensions, line elements, sampling.
+
+World frame of the task (REFERENCE.md §5.1): origin at the centre spot, x along the length
+(the left goal at x = -52.5), y across the pitch (+y is the bottom touch line, the side of the
+main cameras), z pointing *down*, so the crossbars lie at z = -2.44 and a camera above the pitch
+has a negative z.
+
+The 26 pitch elements are 23 straight segments (touch lines, halfway line, penalty and goal
+areas, goal posts and crossbars) and 3 circles (centre circle, penalty arcs). The annotation
+vocabulary (`LINE_CLASSES`) adds "Goal unknown" and "Line unknown", which have no 3D element.
+Class names are exact strings; note the trailing space of "Goal left post left ".
+
+Sampling follows the evaluator's model exactly (same points, same order, same floating-point
+values): a straight element from its first to its second extremity every `line_step` metres (the
+last step shorter), the centre circle every `circle_step` metres of arc from angle 0 (not closed),
+a penalty arc every `circle_step` metres from one end to the other, both ends included.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import types
+from collections.abc import Mapping
+
+import numpy as np
+
+PITCH_LENGTH = 105.0
+PITCH_WIDTH = 68.0
+GOAL_LINE_TO_PENALTY_MARK = 11.0
+PENALTY_AREA_WIDTH = 40.32
+PENALTY_AREA_LENGTH = 16.5
+GOAL_AREA_WIDTH = 18.32
+GOAL_AREA_LENGTH = 5.5
+CENTER_CIRCLE_RADIUS = 9.15
+GOAL_HEIGHT = 2.44
+GOAL_WIDTH = 7.32  # distance between the posts ("GOAL_LENGTH" in the official code)
+
+# The evaluator samples straight elements every 0.9 m and circles every 0.2 m.
+EVALUATION_LINE_STEP = 0.9
+EVALUATION_CIRCLE_STEP = 0.2
+
+# Annotation classes, in the order of the official `lines_classes` list.
+LINE_CLASSES: tuple[str, ...] = (
+    "Big rect. left bottom",
+    "Big rect. left main",
+    "Big rect. left top",
+    "Big rect. right bottom",
+    "Big rect. right main",
+    "Big rect. right top",
+    "Circle central",
+    "Circle left",
+    "Circle right",
+    "Goal left crossbar",
+    "Goal left post left ",
+    "Goal left post right",
+    "Goal right crossbar",
+    "Goal right post left",
+    "Goal right post right",
+    "Goal unknown",
+    "Line unknown",
+    "Middle line",
+    "Side line bottom",
+    "Side line left",
+    "Side line right",
+    "Side line top",
+    "Small rect. left bottom",
+    "Small rect. left main",
+    "Small rect. left top",
+    "Small rect. right bottom",
+    "Small rect. right main",
+    "Small rect. right top",
+)
+CLASS_INDEX: Mapping[str, int] = types.MappingProxyType({c: i for i, c in enumerate(LINE_CLASSES)})
+UNKNOWN_CLASSES: tuple[str, ...] = ("Goal unknown", "Line unknown")
+CIRCLE_CLASSES: tuple[str, ...] = ("Circle central", "Circle left", "Circle right")
+
+# Straight elements as (first extremity, second extremity) key points, in the evaluator's order;
+# the order of the extremities sets the direction in which an element is sampled.
+STRAIGHT_ELEMENTS: Mapping[str, tuple[str, str]] = types.MappingProxyType(
+    {
+        "Big rect. left bottom": ("L_PENALTY_AREA_BL_CORNER", "L_PENALTY_AREA_BR_CORNER"),
+        "Big rect. left top": ("L_PENALTY_AREA_TL_CORNER", "L_PENALTY_AREA_TR_CORNER"),
+        "Big rect. left main": ("L_PENALTY_AREA_TR_CORNER", "L_PENALTY_AREA_BR_CORNER"),
+        "Big rect. right bottom": ("R_PENALTY_AREA_BL_CORNER", "R_PENALTY_AREA_BR_CORNER"),
+        "Big rect. right top": ("R_PENALTY_AREA_TL_CORNER", "R_PENALTY_AREA_TR_CORNER"),
+        "Big rect. right main": ("R_PENALTY_AREA_TL_CORNER", "R_PENALTY_AREA_BL_CORNER"),
+        "Small rect. left bottom": ("L_GOAL_AREA_BL_CORNER", "L_GOAL_AREA_BR_CORNER"),
+        "Small rect. left top": ("L_GOAL_AREA_TL_CORNER", "L_GOAL_AREA_TR_CORNER"),
+        "Small rect. left main": ("L_GOAL_AREA_TR_CORNER", "L_GOAL_AREA_BR_CORNER"),
+        "Small rect. right bottom": ("R_GOAL_AREA_BL_CORNER", "R_GOAL_AREA_BR_CORNER"),
+        "Small rect. right top": ("R_GOAL_AREA_TL_CORNER", "R_GOAL_AREA_TR_CORNER"),
+        "Small rect. right main": ("R_GOAL_AREA_TL_CORNER", "R_GOAL_AREA_BL_CORNER"),
+        "Side line top": ("TL_PITCH_CORNER", "TR_PITCH_CORNER"),
+        "Side line bottom": ("BL_PITCH_CORNER", "BR_PITCH_CORNER"),
+        "Side line left": ("TL_PITCH_CORNER", "BL_PITCH_CORNER"),
+        "Side line right": ("TR_PITCH_CORNER", "BR_PITCH_CORNER"),
+        "Middle line": (
+            "T_TOUCH_AND_HALFWAY_LINES_INTERSECTION",
+            "B_TOUCH_AND_HALFWAY_LINES_INTERSECTION",
+        ),
+        "Goal left crossbar": ("L_GOAL_TR_POST", "L_GOAL_TL_POST"),
+        "Goal left post left ": ("L_GOAL_TL_POST", "L_GOAL_BL_POST"),
+        "Goal left post right": ("L_GOAL_TR_POST", "L_GOAL_BR_POST"),
+        "Goal right crossbar": ("R_GOAL_TL_POST", "R_GOAL_TR_POST"),
+        "Goal right post left": ("R_GOAL_TL_POST", "R_GOAL_BL_POST"),
+        "Goal right post right": ("R_GOAL_TR_POST", "R_GOAL_BR_POST"),
+    }
+)
+# Elements with a 3D model, in the evaluator's sampling order (centre circle first, arcs last).
+ELEMENT_CLASSES: tuple[str, ...] = (
+    ("Circle central",) + tuple(STRAIGHT_ELEMENTS) + ("Circle right", "Circle left")
+)
+
+
+def _mirror_pairs() -> dict[str, str]:
+    """Each class and its image under the point reflection through the centre spot."""
+    swap_side = {"left": "right", "right": "left", "top": "bottom", "bottom": "top"}
+    mirrored = {}
+    for name in LINE_CLASSES:
+        words = name.strip().split(" ")
+        if name.startswith("Goal") and "post" in words:
+            # "Goal left post left ": the goal and the post both change side.
+            image = f"Goal {swap_side[words[1]]} post {words[3]}"
+        else:
+            image = " ".join(swap_side.get(w, w) for w in words)
+        mirrored[name] = image
+    # Restore the trailing space of the one class name that has it.
+    return {k: v if v in CLASS_INDEX else v + " " for k, v in mirrored.items()}
+
+
+# Class -> class under the point reflection through the centre spot (left <-> right and
+# top <-> bottom); the evaluator scores the labels as given and mirrored, keeping the better.
+MIRRORED_CLASS: Mapping[str, str] = types.MappingProxyType(_mirror_pairs())
+
+
+@dataclasses.dataclass(frozen=True)
+class Pitch:
+    """A pitch of the given size (metres); other dimensions as in the Laws of the Game.
+
+    The evaluator uses the default 105 x 68 m. (Its model places the top-left corner at y = -34
+    whatever the width, a slip not copied here: other widths move that corner too.)
+    """
+
+    length: float = PITCH_LENGTH
+    width: float = PITCH_WIDTH
+
+    def key_points(self) -> dict[str, np.ndarray]:
+        """Named 3D points [3] (corners, marks, post feet and tops, arc ends), in metres."""
+        half_length, half_width = self.length / 2.0, self.width / 2.0
+        radius = CENTER_CIRCLE_RADIUS
+
+        def point(x, y, z=0.0):
+            return np.array([x, y, z], dtype=np.float64)
+
+        points = {
+            "CENTER_MARK": point(0, 0),
+            "L_PENALTY_MARK": point(-half_length + GOAL_LINE_TO_PENALTY_MARK, 0),
+            "R_PENALTY_MARK": point(half_length - GOAL_LINE_TO_PENALTY_MARK, 0),
+            "TL_PITCH_CORNER": point(-half_length, -half_width),
+            "BL_PITCH_CORNER": point(-half_length, half_width),
+            "TR_PITCH_CORNER": point(half_length, -half_width),
+            "BR_PITCH_CORNER": point(half_length, half_width),
+            "T_TOUCH_AND_HALFWAY_LINES_INTERSECTION": point(0, -half_width),
+            "B_TOUCH_AND_HALFWAY_LINES_INTERSECTION": point(0, half_width),
+            "T_HALFWAY_LINE_AND_CENTER_CIRCLE_INTERSECTION": point(0, -radius),
+            "B_HALFWAY_LINE_AND_CENTER_CIRCLE_INTERSECTION": point(0, radius),
+        }
+        for prefix, depth, area_width in (
+            ("PENALTY_AREA", PENALTY_AREA_LENGTH, PENALTY_AREA_WIDTH),
+            ("GOAL_AREA", GOAL_AREA_LENGTH, GOAL_AREA_WIDTH),
+        ):
+            # T/B: top (-y) / bottom (+y) side; L/R: towards -x / +x.
+            points[f"L_{prefix}_TL_CORNER"] = point(-half_length, -area_width / 2.0)
+            points[f"L_{prefix}_TR_CORNER"] = point(-half_length + depth, -area_width / 2.0)
+            points[f"L_{prefix}_BL_CORNER"] = point(-half_length, area_width / 2.0)
+            points[f"L_{prefix}_BR_CORNER"] = point(-half_length + depth, area_width / 2.0)
+            points[f"R_{prefix}_TL_CORNER"] = point(half_length - depth, -area_width / 2.0)
+            points[f"R_{prefix}_TR_CORNER"] = point(half_length, -area_width / 2.0)
+            points[f"R_{prefix}_BL_CORNER"] = point(half_length - depth, area_width / 2.0)
+            points[f"R_{prefix}_BR_CORNER"] = point(half_length, area_width / 2.0)
+        # Posts are named as seen from the pitch centre looking at the goal: T = top of the post
+        # (z = -goal height), B = its foot; the left goal's left post is at +y.
+        post = GOAL_WIDTH / 2.0
+        points["L_GOAL_TL_POST"] = point(-half_length, post, -GOAL_HEIGHT)
+        points["L_GOAL_TR_POST"] = point(-half_length, -post, -GOAL_HEIGHT)
+        points["L_GOAL_BL_POST"] = point(-half_length, post, 0.0)
+        points["L_GOAL_BR_POST"] = point(-half_length, -post, 0.0)
+        points["R_GOAL_TL_POST"] = point(half_length, -post, -GOAL_HEIGHT)
+        points["R_GOAL_TR_POST"] = point(half_length, post, -GOAL_HEIGHT)
+        points["R_GOAL_BL_POST"] = point(half_length, -post, 0.0)
+        points["R_GOAL_BR_POST"] = point(half_length, post, 0.0)
+        # Where the penalty arcs meet the penalty-area lines.
+        arc_dx = PENALTY_AREA_LENGTH - GOAL_LINE_TO_PENALTY_MARK
+        arc_y = np.sqrt(radius * radius - arc_dx * arc_dx)
+        for side, x in (
+            ("L", -half_length + PENALTY_AREA_LENGTH),
+            ("R", half_length - PENALTY_AREA_LENGTH),
+        ):
+            points[f"T{side}_16M_LINE_AND_PENALTY_ARC_INTERSECTION"] = point(x, -arc_y)
+            points[f"B{side}_16M_LINE_AND_PENALTY_ARC_INTERSECTION"] = point(x, arc_y)
+        return points
+
+    def straight_elements(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        """The 23 straight elements: class -> (first extremity [3], second extremity [3])."""
+        points = self.key_points()
+        return {name: (points[a], points[b]) for name, (a, b) in STRAIGHT_ELEMENTS.items()}
+
+    def sample(
+        self, line_step: float = EVALUATION_LINE_STEP, circle_step: float = EVALUATION_CIRCLE_STEP
+    ) -> dict[str, np.ndarray]:
+        """Points along every element: class -> [n, 3], in `ELEMENT_CLASSES` order."""
+        if not (line_step > 0 and circle_step > 0):
+            raise ValueError(f"sampling steps must be positive, got {line_step}, {circle_step}")
+        points = self.key_points()
+        radius = CENTER_CIRCLE_RADIUS
+        sampled = {}
+
+        # Centre circle: from angle 0 round the full turn, the closing point left out.
+        count = int(radius * (2 * np.pi) / circle_step)
+        angles = np.arange(1, count) * (circle_step / radius)
+        sampled["Circle central"] = _circle_points(
+            points["CENTER_MARK"], radius, np.concatenate([[0.0], angles])
+        )
+
+        for name, (first, second) in self.straight_elements().items():
+            length = np.sqrt(np.sum(np.square(first - second)))
+            count = max(int(length / line_step - 1), 0)
+            delta = second - first
+            step = line_step * (delta / np.linalg.norm(delta))
+            # Repeated addition of the step, as the evaluator walks the segment.
+            walked = np.cumsum(
+                np.concatenate([first[None], np.broadcast_to(step, (count, 3))]), axis=0
+            )
+            sampled[name] = np.concatenate([walked, second[None]])
+
+        for name, side in (("Circle right", "R"), ("Circle left", "L")):
+            mark = points[f"{side}_PENALTY_MARK"]
+            top = points[f"T{side}_16M_LINE_AND_PENALTY_ARC_INTERSECTION"]
+            bottom = points[f"B{side}_16M_LINE_AND_PENALTY_ARC_INTERSECTION"]
+            top_angle = np.arctan2(top[1] - mark[1], top[0] - mark[0]) + 2 * np.pi
+            bottom_angle = np.arctan2(bottom[1] - mark[1], bottom[0] - mark[0]) + 2 * np.pi
+            # The arc runs counter-clockwise (in x-y) through the side facing the pitch centre.
+            start, end = (bottom_angle, top_angle) if side == "R" else (top_angle, bottom_angle)
+            if end < start:
+                end += 2 * np.pi
+            count = int(radius * (end - start) / circle_step)
+            angles = start + np.arange(1, count + 1) * (circle_step / radius)
+            sampled[name] = _circle_points(mark, radius, np.concatenate([[start], angles, [end]]))
+        return {name: sampled[name] for name in ELEMENT_CLASSES}
+
+
+def _circle_points(center: np.ndarray, radius: float, angles: np.ndarray) -> np.ndarray:
+    """Points [n, 3] at the given angles on a circle of the pitch plane."""
+    x = center[0] + np.cos(angles) * radius
+    y = center[1] + np.sin(angles) * radius
+    return np.stack([x, y, np.zeros_like(x)], axis=-1)
+
+
+@dataclasses.dataclass(frozen=True)
+class SampledPitch:
+    """All sampled elements of a pitch as flat arrays.
+
+    classes: element class of each polyline, [E] names; points [P, 3]; element [P] int: index
+    into `classes` of each point; starts [E + 1]: polyline e is points[starts[e] : starts[e + 1]];
+    class_index [E]: index of each element's class in `LINE_CLASSES`.
+    """
+
+    classes: tuple[str, ...]
+    points: np.ndarray
+    element: np.ndarray
+    starts: np.ndarray
+    class_index: np.ndarray
+
+
+@functools.lru_cache(maxsize=8)
+def sampled_pitch(
+    line_step: float = EVALUATION_LINE_STEP,
+    circle_step: float = EVALUATION_CIRCLE_STEP,
+    pitch: Pitch = Pitch(),
+) -> SampledPitch:
+    """The pitch sampled as the evaluator samples it, flattened (cached; arrays are read-only)."""
+    sampled = pitch.sample(line_step, circle_step)
+    classes = tuple(sampled)
+    lengths = np.array([len(sampled[c]) for c in classes])
+    arrays = SampledPitch(
+        classes=classes,
+        points=np.concatenate([sampled[c] for c in classes]),
+        element=np.repeat(np.arange(len(classes)), lengths),
+        starts=np.concatenate([[0], np.cumsum(lengths)]),
+        class_index=np.array([CLASS_INDEX[c] for c in classes]),
+    )
+    for array in (arrays.points, arrays.element, arrays.starts, arrays.class_index):
+        array.flags.writeable = False
+    return arrays
+
+
+def mirror_index() -> np.ndarray:
+    """[28] int: index in `LINE_CLASSES` of the mirrored class of each class."""
+    return np.array([CLASS_INDEX[MIRRORED_CLASS[c]] for c in LINE_CLASSES])
