@@ -1,4 +1,11 @@
-"""Average-mAP of SoccerNet-v2 action spotting, equal to the official evaluator and much faster.
+"""SoccerNet spotting metrics, equal to the official evaluators and much faster.
+
+  * `evaluate` / `average_map`: Average-mAP of SoccerNet-v2 action spotting (loose, tight), and
+    mAP@1 of ball action spotting 2023 / 2024 (the same evaluator on `Labels-ball.json` at 25 fps,
+    metric "at1");
+  * `evaluate_team` / `team_average_map`: Team mAP@1 of the 2025 Team Ball Action Spotting
+    challenge (sn-teamspotting's evaluator; see the comment above `TeamEvents`).
+  * `python -m zoo.metrics.spotting --task action|ball|ball2023|team_ball ...` prints a table.
 
 The official `SoccerNet.Evaluation.ActionSpotting.evaluate` is the specification. Per half-game,
 labels and predictions are frame vectors of length `120*60*framerate`; per class and half, GT
@@ -25,8 +32,8 @@ labels but no prediction file raises FileNotFoundError naming the games; malform
 `SpottingFormatError` (see `zoo.formats.spotting`).
 
 How it is fast: only the events are kept (no dense 14400-frame vectors); the greedy matching runs
-one step per GT rank, each step vectorised over every (half, class, tolerance); the threshold sweep
-is a searchsorted plus cumulative sums.
+one step per GT rank within runs of GTs whose windows overlap, each step vectorised over every
+run of every (half, class, tolerance); the threshold sweep is a searchsorted plus cumulative sums.
 """
 
 from __future__ import annotations
@@ -37,13 +44,24 @@ import math
 import os
 import pathlib
 import sys
+import warnings
 import zipfile
 from collections.abc import Sequence
+from typing import NamedTuple
 
 import numpy as np
 
 from zoo.formats import spotting as formats
-from zoo.formats.spotting import CLASSES_V2, LABEL_FILE, PREDICTION_FILE
+from zoo.formats.spotting import (
+    BALL_FRAMERATE,
+    BALL_LABEL_FILE,
+    CLASSES_BALL,
+    CLASSES_BALL_2023,
+    CLASSES_V2,
+    LABEL_FILE,
+    PREDICTION_FILE,
+    TEAMS,
+)
 
 # Tolerances (seconds) of each official metric name.
 METRICS: dict[str, tuple[int, ...]] = {
@@ -65,6 +83,19 @@ RESULT_KEYS = (
     "a_mAP_per_class_visible",
     "a_mAP_unshown",
     "a_mAP_per_class_unshown",
+)
+
+# Keys of the 2025 team evaluator (sn-teamspotting `mAPevaluateCodabench`), in its order.
+TEAM_RESULT_KEYS = (
+    "mAP",
+    "mAP_per_class",
+    "mAP_visible",
+    "mAP_per_class_visible",
+    "mAP_unshown",
+    "mAP_per_class_unshown",
+    "mAP_no_team",
+    "mAP_per_class_no_team",
+    "mAP_visible_no_team",
 )
 
 _MAX_CHUNK = 1 << 25  # (tolerance, prediction) cells matched at once, to bound memory
@@ -110,8 +141,8 @@ def label_vectors(
 
 
 def _prediction_frames(position_ms: np.ndarray, framerate: float, size: int) -> np.ndarray:
-    # Same float operations as the official int(framerate * (position / 1000)), then clipped.
-    frames = (framerate * (np.asarray(position_ms, dtype=np.int64) / 1000)).astype(np.int64)
+    # The official int(framerate * (position / 1000)), then clipped.
+    frames = formats.position_frames(position_ms, framerate)
     if (frames < 0).any():
         raise ValueError("prediction positions must be >= 0")
     return np.minimum(frames, size - 1)
@@ -122,6 +153,7 @@ def prediction_vectors(
     position_ms: np.ndarray,
     class_index: np.ndarray,
     confidence: np.ndarray,
+    team: np.ndarray | None = None,
     *,
     framerate: float = 2,
     num_classes: int = len(CLASSES_V2),
@@ -130,6 +162,8 @@ def prediction_vectors(
 
     Args:
       half, position_ms, class_index, confidence: [N] arrays (see `formats.PredictionArrays`).
+      team: not used, accepted so that `prediction_vectors(*read_predictions(path))` works; the
+        team is scored only by the 2025 metric (`team_average_map`).
 
     Returns:
       [2, vector_size, num_classes] float64, -1 where there is no prediction. Frames are
@@ -198,13 +232,12 @@ class _Events:
         return group[keep], frame[keep], values[keep]
 
 
-def _match(gt_key, gt_rank, pred_key, pred_score, half_windows):
+def _match(gt_key, pred_key, pred_score, half_windows):
     """Official greedy matching, for several tolerances at once.
 
     Args:
       gt_key, pred_key: sorted int64 keys group*stride + frame, where the stride keeps every
         window inside its group.
-      gt_rank: [J] rank of each GT in its group (time order).
       pred_score: [P] score of each prediction.
       half_windows: [D] ints; a GT may match a prediction with |pred - gt| <= half_window.
 
@@ -215,17 +248,25 @@ def _match(gt_key, gt_rank, pred_key, pred_score, half_windows):
     windows = np.asarray(half_windows, dtype=np.int64)[:, None]
     lo = np.searchsorted(pred_key, gt_key[None, :] - windows, side="left")
     hi = np.searchsorted(pred_key, gt_key[None, :] + windows, side="right")
-    # Only (tolerance, GT) pairs with candidates do anything; order them by GT rank.
+    # GTs whose windows overlap (keys at most 2 * window apart) form a run that must be matched
+    # one GT after the other, in time order; different runs share no candidate and are matched
+    # in parallel. Step k takes the k-th GT of every run, of every tolerance.
+    new_run = np.ones((len(windows), len(gt_key)), dtype=bool)
+    new_run[:, 1:] = np.diff(gt_key)[None, :] > 2 * windows
+    index = np.arange(len(gt_key))
+    run_rank = index - np.maximum.accumulate(np.where(new_run, index, 0), axis=1)
+    # Only (tolerance, GT) pairs with candidates do anything; order them by rank in their run.
     delta_of, gt_of = np.nonzero(hi > lo)
-    order = np.argsort(gt_rank[gt_of], kind="stable")
-    delta_of, gt_of = delta_of[order], gt_of[order]
+    rank_of = run_rank[delta_of, gt_of]
+    order = np.argsort(rank_of, kind="stable")
+    delta_of, gt_of, rank_of = delta_of[order], gt_of[order], rank_of[order]
     pair_lo, pair_hi = lo[delta_of, gt_of], hi[delta_of, gt_of]
-    step_starts = np.searchsorted(gt_rank[gt_of], np.arange(gt_rank.max(initial=-1) + 2))
+    step_starts = np.searchsorted(rank_of, np.arange(rank_of.max(initial=-1) + 2))
 
     taken = np.zeros(len(windows) * num_preds + 1, dtype=bool)  # flat [D, P] + a padding cell
     scores = np.append(pred_score, -np.inf)  # score of the padding candidate
     matches = []
-    # Within one step every pair belongs to a different (group, tolerance), so no two compete:
+    # Within one step every pair belongs to a different (run, tolerance), so no two compete:
     # the steps replay the official GT-by-GT loop of every group in parallel.
     for start, stop in zip(step_starts[:-1], step_starts[1:]):
         if start == stop:
@@ -348,14 +389,11 @@ def _score_events(events: _Events, *, framerate: float, metric: str) -> dict:
     )
     near_index = np.nonzero(near)[0]
 
-    group_start = np.maximum.accumulate(np.where(first_of_group, np.arange(len(gt_key)), 0))
-    gt_rank = np.arange(len(gt_key)) - group_start
     chunk = max(1, _MAX_CHUNK // max(1, len(near_index)))  # bounds the [D, P] bookkeeping
     tp_delta, tp_pred = [], []
     for i in range(0, len(deltas), chunk):
         delta_index, pred_index = _match(
             gt_key,
-            gt_rank,
             pred_key[near_index],
             pred_score[near_index],
             half_windows[i : i + chunk],
@@ -483,7 +521,7 @@ def evaluate(
     predictions_dir: str | os.PathLike,
     *,
     metric: str = "loose",
-    framerate: float = 2,
+    framerate: float | None = None,
     label_file: str = LABEL_FILE,
     prediction_file: str = PREDICTION_FILE,
     classes: Sequence[str] | None = None,
@@ -492,14 +530,24 @@ def evaluate(
 ) -> dict:
     """Average-mAP of prediction files against label files, as the official `evaluate` computes it.
 
+    Ball action spotting (2023, 2024) is the same computation on `Labels-ball.json` at 25 fps,
+    metric "at1" (mAP@1), as the official `evaluate(..., framerate=25, metric="at1",
+    label_files="Labels-ball.json", dataset="Ball")`; pass `classes=CLASSES_BALL` for the 12
+    classes of 2024 (the official default, as here, is the 2 classes of 2023). The 2024 games are
+    one video each, every event in half 1: the second half's vectors stay empty, and positions
+    past the 120-minute vector (none in the real games, which last up to 102 minutes) are moved
+    to its last frame, as the official does.
+
     Args:
       labels_dir: folder or zip holding `league/season/game/<label_file>`.
       predictions_dir: folder or zip holding `league/season/game/<prediction_file>`.
       metric: loose (5..60 s), tight (1..5 s) or at1..at5 (one tolerance).
-      framerate: frames per second of the evaluation vectors.
-      classes: label names in index order (default: the 17 SoccerNet-v2 classes).
-      games: `league/season/game` paths, an official split name ("test", ...), or None for every
-        game under `labels_dir` that has `label_file`.
+      framerate: frames per second of the evaluation vectors (default: 25 for `Labels-ball.json`,
+        else 2).
+      classes: label names in index order (default: the 17 SoccerNet-v2 classes, or PASS and
+        DRIVE for `Labels-ball.json`).
+      games: `league/season/game` paths, an official split name ("test", ...; the ball lists for
+        `Labels-ball.json`), or None for every game under `labels_dir` that has `label_file`.
       on_unknown_label: "error" (default), "warn" or "ignore" for labels outside `classes`, in
         label and prediction files alike (the official skips them silently).
 
@@ -513,40 +561,29 @@ def evaluate(
     """
     deltas = _deltas(metric)
     del deltas
-    classes = tuple(classes) if classes is not None else CLASSES_V2
+    ball = label_file == BALL_LABEL_FILE
+    if framerate is None:
+        framerate = BALL_FRAMERATE if ball else 2
+    if classes is None:
+        classes = CLASSES_BALL_2023 if ball else CLASSES_V2
+    classes = tuple(classes)
     size = vector_size(framerate)
     labels_tree, predictions_tree = _Tree(labels_dir), _Tree(predictions_dir)
     try:
-        if games is None:
-            games = labels_tree.games_with(label_file)
-        elif isinstance(games, str):
-            from zoo.formats import splits
-
-            games = splits.list_games(games)
-        games = list(games)
-        if not games:
-            raise ValueError(f"no game with {label_file} under {labels_dir}")
-        missing_labels = [g for g in games if not labels_tree.has(g, label_file)]
-        if missing_labels:
-            raise FileNotFoundError(_missing_message(label_file, labels_dir, missing_labels))
-        missing = [g for g in games if not predictions_tree.has(g, prediction_file)]
-        if missing:
-            raise FileNotFoundError(_missing_message(prediction_file, predictions_dir, missing))
-
-        index = {label: i for i, label in enumerate(classes)}
+        games = _games(labels_tree, predictions_tree, games, label_file, prediction_file)
         events = _Events(len(classes), size)
         for number, game in enumerate(games):
-            annotations = formats.parse_labels(
+            labels = formats.parse_label_arrays(
                 labels_tree.load(game, label_file),
                 path=labels_tree.name(game, label_file),
                 classes=classes,
                 on_unknown_label=on_unknown_label,
             )
             events.add_labels(
-                [2 * number + a.half - 1 for a in annotations],
-                [min(a.frame(framerate), size - 1) for a in annotations],
-                [index[a.label] for a in annotations],
-                [-1.0 if a.visibility == "not shown" else 1.0 for a in annotations],
+                2 * number + labels.half - 1,
+                np.minimum(labels.frames(framerate), size - 1),
+                labels.class_index,
+                np.where(labels.visible, 1.0, -1.0),
             )
             predictions = formats.parse_predictions(
                 predictions_tree.load(game, prediction_file),
@@ -566,22 +603,284 @@ def evaluate(
     return _score_events(events, framerate=framerate, metric=metric)
 
 
+def _games(labels_tree, predictions_tree, games, label_file: str, prediction_file: str) -> list:
+    """The games to evaluate; raises when one lacks its label or prediction file."""
+    if games is None:
+        games = labels_tree.games_with(label_file)
+    elif isinstance(games, str):
+        from zoo.formats import splits
+
+        # The 2025 code names the validation split "val"; the SoccerNet lists say "valid".
+        split = "valid" if games == "val" else games
+        games = splits.list_games(split, "ball" if label_file == BALL_LABEL_FILE else "spotting")
+    games = list(games)
+    if not games:
+        raise ValueError(f"no game with {label_file} under {labels_tree.path}")
+    missing_labels = [g for g in games if not labels_tree.has(g, label_file)]
+    if missing_labels:
+        raise FileNotFoundError(_missing_message(label_file, labels_tree.path, missing_labels))
+    missing = [g for g in games if not predictions_tree.has(g, prediction_file)]
+    if missing:
+        raise FileNotFoundError(_missing_message(prediction_file, predictions_tree.path, missing))
+    return games
+
+
 def _missing_message(file: str, root, games: list[str]) -> str:
     shown = "\n  ".join(games[:10])
     more = f"\n  ... and {len(games) - 10} more" if len(games) > 10 else ""
     return f"{len(games)} game(s) have no {file} under {root}:\n  {shown}{more}"
 
 
-def format_table(results: dict, classes: Sequence[str] = CLASSES_V2, metric: str = "") -> str:
+# ------------------------------------------------------------------------------------------------
+# Team mAP of the 2025 Team Ball Action Spotting challenge.
+#
+# The official evaluator (sn-teamspotting `util/eval.py::mAPevaluateCodabench` with
+# `util/score.py::compute_amAP`) turns every game into ONE vector of 120*60*25 frames, ignoring
+# the predictions' "half" and keeping only the labels of half 1, with 2*C columns: class k of team
+# "left" in column 2k, of team "right" in column 2k+1. It runs the SoccerNet `average_mAP` on
+# those columns and weights each class's left and right AP by their ground-truth counts:
+#
+#   AP_k = (AP_2k * N_2k + AP_2k+1 * N_2k+1) / (N_2k + N_2k+1),   Team mAP = mean_k AP_k,
+#
+# where N is the column sum of the label vectors over all games. Labels marked "not shown" are
+# -1 in those vectors, so they SUBTRACT from N (an official bug, reproduced: a team side whose GTs
+# are all unshown gets a negative weight). When N_2k + N_2k+1 == 0 (no GT of class k at all, or
+# as many unshown as visible ones) AP_k is NaN (0/0) or +-inf, and so is the Team mAP, as in the
+# official. The same weighting gives mAP_visible and mAP_unshown (from the per-column visible and
+# unshown APs; so no 17/13 factor on the team mAP_unshown, even with several tolerances). A second
+# pass with the team ignored (C columns; a later event of either team overwrites an earlier one
+# in the same frame and class) gives mAP_no_team, mAP_per_class_no_team and mAP_visible_no_team.
+# ------------------------------------------------------------------------------------------------
+
+
+class TeamEvents(NamedTuple):
+    """Events of one game for the 2025 team metric, in file (write) order.
+
+    A later event in the same (frame, class, team) cell replaces an earlier one, and in the
+    team-free pass a later event in the same (frame, class) cell does, as the official vectors do.
+    """
+
+    frame: np.ndarray  # [N] int, frame at the evaluation framerate (>= 0; clipped to the vector)
+    class_index: np.ndarray  # [N] int, index into the classes
+    team: np.ndarray  # [N] int, 0 left, 1 right
+    value: np.ndarray  # [N] float: labels +1 visible / -1 not shown; predictions their score
+
+
+def _check_team_events(events: TeamEvents, num_classes: int, what: str) -> TeamEvents:
+    frame, class_index, team = (np.asarray(a, dtype=np.int64).reshape(-1) for a in events[:3])
+    value = np.asarray(events.value, dtype=np.float64).reshape(-1)
+    if not len(frame) == len(class_index) == len(team) == len(value):
+        raise ValueError(f"{what}: frame, class_index, team and value must have equal lengths")
+    if (frame < 0).any():
+        raise ValueError(f"{what}: frames must be >= 0")
+    if ((class_index < 0) | (class_index >= num_classes)).any():
+        raise ValueError(f"{what}: class_index must be in [0, {num_classes})")
+    if not np.isin(team, (0, 1)).all():
+        raise ValueError(f"{what}: team must be 0 (left) or 1 (right)")
+    return TeamEvents(frame, class_index, team, value)
+
+
+def _team_weighted(per_column: Sequence[float], weight: np.ndarray) -> tuple[float, list[float]]:
+    """GT-count-weighted mean of each class's left and right AP, then the mean over classes.
+
+    The official order of operations: AP * N per column, then (left + right) / (N_left + N_right).
+    """
+    weighted = np.asarray(per_column, dtype=np.float64) * weight
+    with np.errstate(divide="ignore", invalid="ignore"):
+        per_class = [
+            (weighted[2 * k] + weighted[2 * k + 1]) / (weight[2 * k] + weight[2 * k + 1])
+            for k in range(len(weight) // 2)
+        ]
+        mean = np.mean(per_class)
+    return float(mean), [float(v) for v in per_class]
+
+
+def _score_team_events(
+    team_events: _Events, plain_events: _Events, *, framerate: float, metric: str,
+    classes: Sequence[str],
+) -> dict:
+    """The 2025 keys from the 2C-column (class x team) and C-column (team ignored) events."""
+    team = _score_events(team_events, framerate=framerate, metric=metric)
+    plain = _score_events(plain_events, framerate=framerate, metric=metric)
+    gt_group, _, gt_value = team_events.cells(team_events.gt)
+    columns = team_events.num_classes
+    weight = np.bincount(gt_group % columns, weights=gt_value, minlength=columns).astype(np.float64)
+    unweighted = [classes[k] for k in range(len(classes)) if weight[2 * k] + weight[2 * k + 1] == 0]
+    if unweighted:
+        warnings.warn(
+            f"Team mAP: {unweighted} have N_left + N_right == 0 (no GT, or as many 'not shown' "
+            "as visible ones); their AP and the Team mAP are NaN or inf, as in the official.",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+    results = {}
+    for suffix in ("", "_visible", "_unshown"):
+        value, per_class = _team_weighted(team[f"a_mAP_per_class{suffix}"], weight)
+        results[f"mAP{suffix}"], results[f"mAP_per_class{suffix}"] = value, per_class
+    results["mAP_no_team"] = plain["a_mAP"]
+    results["mAP_per_class_no_team"] = plain["a_mAP_per_class"]
+    results["mAP_visible_no_team"] = plain["a_mAP_visible"]
+    return {key: results[key] for key in TEAM_RESULT_KEYS}
+
+
+class _TeamEventsBuilder:
+    """Collects the games' events into the two official layouts: class x team, and class only."""
+
+    def __init__(self, num_classes: int, framerate: float):
+        self.size = vector_size(framerate)
+        self.team = _Events(len(TEAMS) * num_classes, self.size)
+        self.plain = _Events(num_classes, self.size)
+
+    def add(self, game: int, labels: TeamEvents, predictions: TeamEvents) -> None:
+        for events, add in ((labels, "add_labels"), (predictions, "add_predictions")):
+            frame = np.minimum(events.frame, self.size - 1)  # official: min(frame, size - 1)
+            game_of = np.full(len(frame), game)
+            getattr(self.team, add)(
+                game_of, frame, len(TEAMS) * events.class_index + events.team, events.value
+            )
+            getattr(self.plain, add)(game_of, frame, events.class_index, events.value)
+
+
+def team_average_map(
+    game_labels: Sequence[TeamEvents],
+    game_predictions: Sequence[TeamEvents],
+    *,
+    classes: Sequence[str] = CLASSES_BALL,
+    framerate: float = BALL_FRAMERATE,
+    metric: str = "at1",
+) -> dict:
+    """Team mAP of the 2025 challenge from events in memory (no files), e.g. in a training loop.
+
+    Args:
+      game_labels: per game, the GT events (value +1 visible, -1 not shown), in file order.
+      game_predictions: per game, the predicted events (value = score; < 0 or NaN: none).
+      classes: the class names (their number sets the columns; names appear in warnings).
+      framerate: frames per second of the events' frames (the official: 25).
+      metric: at1 (the challenge metric), at2..at5, tight or loose.
+
+    Returns:
+      The official keys `TEAM_RESULT_KEYS`: mAP (Team mAP), mAP_per_class, mAP_visible,
+      mAP_per_class_visible, mAP_unshown, mAP_per_class_unshown, mAP_no_team,
+      mAP_per_class_no_team, mAP_visible_no_team (floats and lists of C floats).
+    """
+    _deltas(metric)
+    if len(game_labels) != len(game_predictions):
+        raise ValueError(f"{len(game_labels)} label games but {len(game_predictions)} prediction games")
+    if not len(game_labels):
+        raise ValueError("no games to evaluate")
+    builder = _TeamEventsBuilder(len(classes), framerate)
+    for game, (labels, predictions) in enumerate(zip(game_labels, game_predictions)):
+        labels = _check_team_events(labels, len(classes), f"game {game} labels")
+        if not ((labels.value == 1) | (labels.value == -1)).all():
+            raise ValueError(f"game {game}: label values must be -1 or +1")
+        predictions = _check_team_events(predictions, len(classes), f"game {game} predictions")
+        builder.add(game, labels, predictions)
+    return _score_team_events(
+        builder.team, builder.plain, framerate=framerate, metric=metric, classes=classes
+    )
+
+
+def evaluate_team(
+    labels_dir: str | os.PathLike,
+    predictions_dir: str | os.PathLike,
+    *,
+    metric: str = "at1",
+    framerate: float = BALL_FRAMERATE,
+    label_file: str = BALL_LABEL_FILE,
+    prediction_file: str = PREDICTION_FILE,
+    classes: Sequence[str] | None = None,
+    games: Sequence[str] | str | None = None,
+) -> dict:
+    """Team mAP@1 of the 2025 Team Ball Action Spotting challenge, from files.
+
+    Equal to the official Codabench evaluator (sn-teamspotting `mAPevaluateCodabench`, see the
+    comment above `TeamEvents` for its exact semantics, bugs included) on every key.
+
+    Where the official raises KeyError, or silently drops or misplaces events, this raises
+    `SpottingFormatError` naming the file and the entry: an unknown label (labels or predictions),
+    a missing or invalid team ("left"/"right"), a label outside half 1 (the official drops it), a
+    prediction with "half" other than 1 (the official scores it as half 1; "half" may be absent).
+
+    Args:
+      labels_dir: folder or zip holding `league/season/game/<label_file>`.
+      predictions_dir: folder or zip holding `league/season/game/<prediction_file>`.
+      metric: at1 (the challenge metric), at2..at5, tight or loose.
+      framerate: frames per second of the evaluation vector (official: 25).
+      classes: class names in index order (default: the 12 ball classes).
+      games: `league/season/game` paths, a ball split name ("test", "challenge", "val" or
+        "valid", ...), or None for every game under `labels_dir` that has `label_file`.
+
+    Returns:
+      The official keys, see `team_average_map`.
+    """
+    _deltas(metric)
+    classes = tuple(classes) if classes is not None else CLASSES_BALL
+    builder = _TeamEventsBuilder(len(classes), framerate)
+    labels_tree, predictions_tree = _Tree(labels_dir), _Tree(predictions_dir)
+    try:
+        if isinstance(games, str) and label_file != BALL_LABEL_FILE:
+            raise ValueError("a split name needs label_file=Labels-ball.json; pass the games")
+        games = _games(labels_tree, predictions_tree, games, label_file, prediction_file)
+        for number, game in enumerate(games):
+            path = labels_tree.name(game, label_file)
+            labels = formats.parse_label_arrays(
+                labels_tree.load(game, label_file), path=path, classes=classes, team=True
+            )
+            if (labels.half != 1).any():
+                i = int(np.argmax(labels.half != 1))  # no label is skipped: i is its index
+                raise formats.SpottingFormatError(
+                    path,
+                    f"annotation {i}: gameTime half {int(labels.half[i])}; the 2025 games are one "
+                    "video each, all in half 1 (the official evaluator drops other halves)",
+                )
+            labels = TeamEvents(
+                labels.frames(framerate),
+                labels.class_index,
+                labels.team,
+                np.where(labels.visible, 1.0, -1.0),
+            )
+            path = predictions_tree.name(game, prediction_file)
+            predictions = formats.parse_predictions(
+                predictions_tree.load(game, prediction_file), path=path, classes=classes, team=True
+            )
+            if (predictions.half != 1).any():
+                i = int(np.argmax(predictions.half != 1))
+                raise formats.SpottingFormatError(
+                    path,
+                    f"prediction {i}: half {int(predictions.half[i])}; the 2025 games are one "
+                    "video each, all in half 1 (the official evaluator ignores half)",
+                )
+            builder.add(
+                number,
+                labels,
+                TeamEvents(
+                    _prediction_frames(predictions.position_ms, framerate, builder.size),
+                    predictions.class_index,
+                    predictions.team,
+                    predictions.confidence,
+                ),
+            )
+    finally:
+        labels_tree.close()
+        predictions_tree.close()
+    return _score_team_events(
+        builder.team, builder.plain, framerate=framerate, metric=metric, classes=classes
+    )
+
+
+def format_table(
+    results: dict, classes: Sequence[str] = CLASSES_V2, metric: str = "", title: str = "Average-mAP"
+) -> str:
     """A readable text table of `evaluate` results: overall, visible, unshown, then per class."""
-    title = (f"Average-mAP ({metric})" if metric else "Average-mAP") + ", in %"
+    title = (f"{title} ({metric})" if metric else title) + ", in %"
+    width = max(20, *(len(name) for name in classes))
     lines = [
         title,
         f"  {'all':>8} {'visible':>8} {'unshown':>8}",
         f"  {100 * results['a_mAP']:8.2f} {100 * results['a_mAP_visible']:8.2f} "
         f"{100 * results['a_mAP_unshown']:8.2f}",
         "",
-        f"{'class':<20} {'all':>8} {'visible':>8} {'unshown':>8}",
+        f"{'class':<{width}} {'all':>8} {'visible':>8} {'unshown':>8}",
     ]
     for name, a, v, u in zip(
         classes,
@@ -589,40 +888,89 @@ def format_table(results: dict, classes: Sequence[str] = CLASSES_V2, metric: str
         results["a_mAP_per_class_visible"],
         results["a_mAP_per_class_unshown"],
     ):
-        lines.append(f"{name:<20} {100 * a:8.2f} {100 * v:8.2f} {100 * u:8.2f}")
+        lines.append(f"{name:<{width}} {100 * a:8.2f} {100 * v:8.2f} {100 * u:8.2f}")
     return "\n".join(lines)
+
+
+def format_team_table(results: dict, classes: Sequence[str] = CLASSES_BALL, metric: str = "") -> str:
+    """A readable text table of `evaluate_team` results: Team mAP and mAP without team, per class."""
+    title = "Team mAP" + (f" ({metric})" if metric else "") + ", in %"
+    width = max(24, *(len(name) for name in classes))
+    lines = [
+        title,
+        f"  {'team':>8} {'no team':>8} {'visible':>8} {'unshown':>8}",
+        "  " + " ".join(
+            f"{100 * results[key]:8.2f}" for key in ("mAP", "mAP_no_team", "mAP_visible", "mAP_unshown")
+        ),
+        "",
+        f"{'class':<{width}} {'team':>8} {'no team':>8} {'visible':>8} {'unshown':>8}",
+    ]
+    for name, t, n, v, u in zip(
+        classes,
+        results["mAP_per_class"],
+        results["mAP_per_class_no_team"],
+        results["mAP_per_class_visible"],
+        results["mAP_per_class_unshown"],
+    ):
+        lines.append(f"{name:<{width}} {100 * t:8.2f} {100 * n:8.2f} {100 * v:8.2f} {100 * u:8.2f}")
+    return "\n".join(lines)
+
+
+# Command-line presets: label file, framerate, classes and metric of each challenge.
+TASKS = {
+    "action": (LABEL_FILE, 2, "v2", "loose"),
+    "ball": (BALL_LABEL_FILE, BALL_FRAMERATE, "ball", "at1"),  # 2024: 12 classes
+    "ball2023": (BALL_LABEL_FILE, BALL_FRAMERATE, "ball2023", "at1"),
+    "team_ball": (BALL_LABEL_FILE, BALL_FRAMERATE, "ball", "at1"),  # 2025
+}
+CLASS_PRESETS = {"v2": CLASSES_V2, "ball": CLASSES_BALL, "ball2023": CLASSES_BALL_2023}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m zoo.metrics.spotting",
-        description="SoccerNet-v2 action-spotting Average-mAP (equal to the official evaluator).",
+        description="SoccerNet spotting metrics, equal to the official evaluators: action spotting "
+        "Average-mAP, ball action spotting mAP@1 (2023, 2024) and Team mAP@1 (2025).",
     )
     parser.add_argument(
-        "--labels", required=True, help="folder or zip of league/season/game/Labels-v2.json"
+        "--labels", required=True, help="folder or zip of league/season/game/<label file>"
     )
     parser.add_argument(
         "--predictions", required=True, help="folder or zip of league/season/game/<prediction file>"
     )
-    parser.add_argument("--metric", default="loose", choices=list(METRICS))
-    parser.add_argument("--framerate", type=float, default=2)
+    parser.add_argument(
+        "--task", default="action", choices=list(TASKS),
+        help="action: SoccerNet-v2 (2 fps, loose); ball: 2024 ball (25 fps, 12 classes, at1); "
+        "ball2023: 2023 ball (PASS, DRIVE); team_ball: 2025 Team mAP (25 fps, 12 classes, at1)",
+    )
+    parser.add_argument("--metric", default=None, choices=list(METRICS), help="default: the task's")
+    parser.add_argument("--framerate", type=float, default=None, help="default: the task's")
+    parser.add_argument(
+        "--classes", default=None, choices=list(CLASS_PRESETS), help="default: the task's"
+    )
     parser.add_argument(
         "--split", default=None, help="only this official split's games (default: all labelled)"
     )
-    parser.add_argument("--label-file", default=LABEL_FILE)
+    parser.add_argument("--label-file", default=None, help="default: the task's")
     parser.add_argument("--prediction-file", default=PREDICTION_FILE)
     args = parser.parse_args(argv)
-    framerate = int(args.framerate) if float(args.framerate).is_integer() else args.framerate
-    results = evaluate(
-        args.labels,
-        args.predictions,
-        metric=args.metric,
-        framerate=framerate,
-        label_file=args.label_file,
-        prediction_file=args.prediction_file,
-        games=args.split,
-    )
-    print(format_table(results, metric=args.metric))
+    label_file, framerate, classes, metric = TASKS[args.task]
+    label_file = args.label_file or label_file
+    classes = CLASS_PRESETS[args.classes or classes]
+    metric = args.metric or metric
+    if args.framerate is not None:
+        framerate = int(args.framerate) if float(args.framerate).is_integer() else args.framerate
+    common = {
+        "metric": metric, "framerate": framerate, "label_file": label_file,
+        "prediction_file": args.prediction_file, "classes": classes, "games": args.split,
+    }
+    if args.task == "team_ball":
+        results = evaluate_team(args.labels, args.predictions, **common)
+        print(format_team_table(results, classes, metric=metric))
+    else:
+        results = evaluate(args.labels, args.predictions, **common)
+        title = "Average-mAP" if args.task == "action" else "Ball action spotting mAP"
+        print(format_table(results, classes, metric=metric, title=title))
     return 0
 
 
