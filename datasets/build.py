@@ -2,6 +2,11 @@
 
     python -m soccernet_datasets.build soccernet_v2_features/ResNET_TF2_PCA512 \
         --manual_dir /path/to/SoccerNet --data_dir ~/tensorflow_datasets [--max_examples_per_split N]
+    python -m soccernet_datasets.build soccernet_ball/2025 --manual_dir /path/to/ball2025 \
+        [--frame_count tail]
+
+Datasets: soccernet_v2_features/<features>, soccernet_reid, soccernet_ball/<2023|2024|2025|
+v2_video|2023_720p|2024_720p|2025_720p>.
 
 (also installed as `zoo-build-dataset`). The output is array_record, read back with
 `zoo.data.tfds_sources.data_source` or `tfds.data_source`.
@@ -28,7 +33,13 @@ def main(argv: Sequence[str] | None = None) -> None:
         "--max_examples_per_split", type=int, default=None,
         help="keep only the first N examples of each split (smoke builds)")
     parser.add_argument("--overwrite", action="store_true", help="rebuild if already prepared")
+    parser.add_argument(
+        "--frame_count", choices=("decode", "tail"), default=None,
+        help="soccernet_ball only: count each video's frames by decoding all of them (decode, the "
+        "default: exact, checks every timestamp) or only the last ones after a seek (tail: fast)")
     args = parser.parse_args(argv)
+    if args.frame_count is not None and not args.dataset.startswith("soccernet_ball"):
+        parser.error("--frame_count applies to soccernet_ball only")
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
 
     from zoo.data import tfds_sources  # after argument parsing: --help stays fast
@@ -39,6 +50,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         data_dir=os.path.expanduser(args.data_dir),
         max_examples_per_split=args.max_examples_per_split,
         overwrite=args.overwrite,
+        builder_kwargs=None if args.frame_count is None else {"frame_count": args.frame_count},
     )
     for split, info in builder.info.splits.items():
         print(f"{builder.info.full_name} {split}: {info.num_examples} examples")

@@ -15,7 +15,7 @@ from __future__ import annotations
 import importlib
 import json
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import jax
@@ -45,6 +45,7 @@ def prepare(
     max_examples_per_split: int | None = None,
     overwrite: bool = False,
     progress: bool = True,
+    builder_kwargs: Mapping[str, Any] | None = None,
 ) -> tfds.core.DatasetBuilder:
     """Builds a dataset from its manual dir into `data_dir` unless it is already there.
 
@@ -55,12 +56,15 @@ def prepare(
       max_examples_per_split: keep only the first N examples of each split (smoke builds).
       overwrite: rebuild even if the dataset is already prepared.
       progress: show TFDS's progress bars while building.
+      builder_kwargs: extra arguments of the builder's constructor that change how it builds, not
+        what (e.g. `{"frame_count": "tail"}` for `soccernet_ball`).
 
     Returns:
       The prepared builder.
     """
     _register(name_with_config)
-    builder = tfds.builder(name_with_config, data_dir=os.fspath(data_dir), file_format=FILE_FORMAT)
+    builder = tfds.builder(name_with_config, data_dir=os.fspath(data_dir), file_format=FILE_FORMAT,
+                           **(builder_kwargs or {}))
     download_config = tfds.download.DownloadConfig(
         manual_dir=os.fspath(manual_dir),
         try_download_gcs=False,
