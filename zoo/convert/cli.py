@@ -1,18 +1,22 @@
-"""`python -m zoo.convert`: a PyTorch ReID checkpoint -> an orbax checkpoint for `init_from`.
+"""`python -m zoo.convert`: a PyTorch checkpoint -> an orbax checkpoint for `init_from`.
 
     python -m zoo.convert --arch resnet50 --input resnet50-0676ba61.pth --output weights/resnet50
     python -m zoo.convert --arch osnet_ain --input osnet_ain_x1_0_imagenet.pth --output weights/osnet_ain
+    python -m zoo.convert --arch regnety_002 --input model.safetensors --output weights/regnety_002
     python train.py --config configs/reid/<model>.py --workdir runs/x --config.init_from=weights/resnet50
 
 The output folder holds `state`, an orbax PyTree {"params": {"backbone": ...}, "model_state":
-{"batch_stats": {"backbone": ...}}} in `ReidModel`'s module names, which
-`zoo.train.checkpoint.load_params` reads as one step directory. Every checkpoint key is either
-converted or reported as dropped; a key the converter does not know is an error.
+{"batch_stats": {"backbone": ...}}} in the module names of `ReidModel` (ResNet-50, OSNet-AIN) or
+of `E2ESpot` / `TDEED` (timm RegNetY: only the backbone; the temporal shifts, temporal model and
+heads stay freshly initialised), which `zoo.train.checkpoint.load_params` reads as one step
+directory. Every checkpoint key is either converted or reported as dropped; a key the converter
+does not know is an error. Inputs are `.pth` / `.pth.tar` / `.bin` (torch.load) or `.safetensors`.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 from typing import Any
@@ -23,10 +27,17 @@ import numpy as np
 import orbax.checkpoint as ocp
 
 from zoo.convert.torch_osnet import convert_osnet_ain
+from zoo.convert.timm_regnet import convert_regnet
 from zoo.convert.torch_resnet import Conversion, convert_resnet50
+from zoo.models.regnet import REGNETY
 from zoo.models.reid_head import OSNET_AIN_CHANNELS
 
-ARCHS = ("resnet50", "osnet_ain", *OSNET_AIN_CHANNELS)
+ARCHS = ("resnet50", "osnet_ain", *OSNET_AIN_CHANNELS, *REGNETY)
+# safetensors dtype names -> numpy; BF16 is widened to float32 by hand (numpy has no bfloat16).
+SAFETENSORS_DTYPES = {
+    "F64": np.float64, "F32": np.float32, "F16": np.float16, "I64": np.int64, "I32": np.int32,
+    "I16": np.int16, "I8": np.int8, "U8": np.uint8, "BOOL": np.bool_, "BF16": np.uint16,
+}
 
 
 def load_torch_checkpoint(path: str) -> Any:
@@ -49,8 +60,54 @@ def load_torch_checkpoint(path: str) -> Any:
         ) from error
 
 
+def read_safetensors(path: str) -> dict[str, np.ndarray]:
+    """The tensors of a `.safetensors` file (as timm's hub weights come) as numpy arrays.
+
+    The format: an 8-byte little-endian header size, a JSON header {name: {"dtype", "shape",
+    "data_offsets": [begin, end]}} (and "__metadata__"), then the raw little-endian data.
+    Read without the safetensors package.
+    """
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"No checkpoint file at {path!r}.")
+    with open(path, "rb") as f:
+        data = f.read()
+    try:
+        size = int.from_bytes(data[:8], "little")
+        header = json.loads(data[8 : 8 + size]) if 8 + size <= len(data) else None
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        header = None
+    if not isinstance(header, dict):
+        raise ValueError(f"{path}: not a safetensors file (no JSON header after the 8-byte size).")
+    body = data[8 + size :]
+    tensors = {}
+    for name, entry in header.items():
+        if name == "__metadata__":
+            continue
+        try:
+            begin, end = entry["data_offsets"]
+            little_endian = np.dtype(SAFETENSORS_DTYPES[entry["dtype"]]).newbyteorder("<")
+            array = np.frombuffer(body[begin:end], dtype=little_endian).reshape(entry["shape"])
+        except (KeyError, TypeError, ValueError) as error:
+            raise ValueError(f"{path}: tensor {name!r} is unreadable ({error!r}).") from error
+        if entry["dtype"] == "BF16":  # the high half of a float32
+            array = (array.astype(np.uint32) << 16).view(np.float32)
+        tensors[name] = array.astype(array.dtype.newbyteorder("="))
+    return tensors
+
+
+def load_checkpoint(path: str) -> Any:
+    """A `.safetensors` file with read_safetensors, anything else with load_torch_checkpoint."""
+    if path.endswith(".safetensors"):
+        return read_safetensors(path)
+    return load_torch_checkpoint(path)
+
+
 def convert(arch: str, checkpoint: Any, *, num_classes: int | None = None) -> Conversion:
     """Dispatches to the converter of `arch` (one of ARCHS)."""
+    if arch in REGNETY:
+        if num_classes is not None:
+            raise ValueError(f"--num-classes does not apply to {arch}: its ImageNet classifier is always dropped.")
+        return convert_regnet(checkpoint, arch=arch)
     if arch == "resnet50":
         return convert_resnet50(checkpoint, num_classes=num_classes)
     if arch in ARCHS:
@@ -80,7 +137,7 @@ def write_checkpoint(conversion: Conversion, output: str) -> str:
 
 def convert_file(arch: str, input_path: str, output: str, *, num_classes: int | None = None) -> Conversion:
     """Reads `input_path`, converts it for `arch`, writes `output/state`."""
-    conversion = convert(arch, load_torch_checkpoint(input_path), num_classes=num_classes)
+    conversion = convert(arch, load_checkpoint(input_path), num_classes=num_classes)
     write_checkpoint(conversion, output)
     return conversion
 
@@ -88,10 +145,11 @@ def convert_file(arch: str, input_path: str, output: str, *, num_classes: int | 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m zoo.convert", description=__doc__.split("\n\n")[0])
     parser.add_argument("--arch", required=True, choices=ARCHS, help="the network the weights are for")
-    parser.add_argument("--input", required=True, help="a .pth / .pth.tar PyTorch checkpoint")
+    parser.add_argument("--input", required=True,
+                        help="a .pth / .pth.tar / .bin PyTorch checkpoint or a .safetensors file")
     parser.add_argument("--output", required=True, help="folder to write; it gets a `state` subfolder")
     parser.add_argument("--num-classes", type=int, default=None,
-                        help="keep the identity classifier if it has this many classes")
+                        help="keep the identity classifier if it has this many classes (ReID only)")
     args = parser.parse_args(argv)
     try:
         conversion = convert_file(args.arch, args.input, args.output, num_classes=args.num_classes)

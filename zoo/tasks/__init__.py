@@ -10,6 +10,7 @@ from zoo.train.task import Task
 # are only needed when it runs.
 _REGISTRY = {
     "action_spotting": "zoo.tasks.action_spotting",
+    "ball_spotting": "zoo.tasks.ball_spotting",
     "reid": "zoo.tasks.reid",
 }
 

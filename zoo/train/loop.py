@@ -157,7 +157,7 @@ def evaluate_checkpoint(
     """
     mesh_lib.maybe_initialize_distributed()
     mesh = mesh_lib.make_mesh()
-    model, state, step = _restore_for_inference(task, config, workdir, step, mesh)
+    model, state, step = restore_for_inference(task, config, workdir, step, mesh)
     predictor = make_predictor(model, mesh, config.eval.batch_size)(state)
     members = list(config.eval.get("ensemble", ()) or ())
     if members:
@@ -165,7 +165,7 @@ def evaluate_checkpoint(
         for member in members:
             member_workdir, _, member_step = member.partition(":")
             member_config = _member_config(config, member_workdir)
-            member_model, member_state, _ = _restore_for_inference(
+            member_model, member_state, _ = restore_for_inference(
                 task, member_config, member_workdir, int(member_step) if member_step else None, mesh)
             predictor.append(make_predictor(member_model, mesh, config.eval.batch_size)(member_state))
         logging.info("Evaluating an ensemble of %d runs: %s", len(predictor), [workdir, *members])
@@ -195,8 +195,8 @@ def _member_config(config: ml_collections.ConfigDict, member_workdir: str) -> ml
     return member
 
 
-def _restore_for_inference(task: Task, config, workdir: str, step: int | None, mesh):
-    """The model and its state restored from a run's checkpoint (the newest, or `step`)."""
+def restore_for_inference(task: Task, config, workdir: str, step: int | None, mesh):
+    """The model, its state and the step, restored from a run's checkpoint (the newest, or `step`)."""
     missing = FileNotFoundError(
         f"No checkpoint in {ckpt.checkpoint_dir(workdir)}: train first "
         f"(python train.py --config ... --workdir {workdir})."
