@@ -554,3 +554,229 @@ def test_a_query_given_twice_is_refused(tmp_path):
     assert official_evaluate(gt, ranking)["mAP"] > 0  # the official reader keeps the last one
     with pytest.raises(reid.formats.ReidFormatError, match="twice"):
         reid.evaluate(gt, ranking)
+
+
+# --- the typed readers: used on ordinary files, never a different answer from the exact path ---
+
+
+def full_entries(document, *, sort=False):
+    """`document` with every bbox_info field, as the real files have them (dashes included)."""
+    out = {}
+    for subset in ("query", "gallery"):
+        entries = document[subset].items()
+        if sort:
+            entries = sorted(entries, key=lambda item: int(item[0]))
+        out[subset] = {
+            key: {
+                **entry,
+                "frame_idx": 3,
+                "clazz": "Player_team_left",
+                "id": "10",
+                "UAI": f"000{key}r001",
+                "relative_path": f"england_epl/2016-2017/2017-01-02 - 18-00 A 1 - 0 B/{key}",
+                "height": 120,
+                "width": 40,
+            }
+            for key, entry in entries
+        }
+    return out
+
+
+def outcome(function, *args):
+    """What `function(*args)` gives: its result, or the type and message of what it raises."""
+    try:
+        return function(*args)
+    except Exception as error:  # noqa: BLE001 - compared between the two paths
+        return type(error).__name__, str(error)
+
+
+def exact_outcome(monkeypatch, gt, ranking):
+    with monkeypatch.context() as patch:
+        patch.setattr(reid.formats, "msgspec", None)
+        return outcome(reid.evaluate, gt, ranking)
+
+
+@pytest.mark.parametrize("sort", [False, True])
+@pytest.mark.parametrize("ranking_order", ["file", "reversed"])
+def test_typed_readers_take_ordinary_files(tmp_path, monkeypatch, sort, ranking_order):
+    pytest.importorskip("msgspec")
+    rng = np.random.default_rng(6000 + sort)
+    document, actions = make_case(rng, num_actions=25)
+    rankings = rankings_of(actions)
+    if ranking_order == "reversed":
+        rankings = dict(reversed(rankings.items()))
+    document = full_entries(document, sort=sort)
+    gt, ranking = write(tmp_path, document, rankings)
+    columns = reid.formats.read_bbox_columns_fast(gt)
+    assert columns is not None and reid.formats.read_ranking_by_index_fast(ranking) is not None
+    for subset in ("query", "gallery"):  # in file order
+        entries = document[subset].values()
+        assert columns[subset].bbox_idx.tolist() == [e["bbox_idx"] for e in entries]
+        assert columns[subset].action_idx.tolist() == [e["action_idx"] for e in entries]
+        assert columns[subset].person_uid.tolist() == [e["person_uid"] for e in entries]
+    assert reid._evaluate_fast(gt, ranking, 1) is not None  # no detour through the exact path
+    got = reid.evaluate(gt, ranking)
+    assert got == exact_outcome(monkeypatch, gt, ranking)
+    assert abs(got["mAP"] - official_evaluate(gt, ranking)["mAP"]) <= 1e-9
+
+
+def _sorted_case(tmp_path, *, gallery_first=False):
+    rng = np.random.default_rng(6100)
+    document, actions = make_case(rng, num_actions=6)
+    document = full_entries(document, sort=True)
+    if gallery_first:
+        document = {"gallery": document["gallery"], "query": document["query"]}
+    return document, rankings_of(actions)
+
+
+@pytest.mark.parametrize("gallery_first", [False, True])
+@pytest.mark.parametrize("subset", ["query", "gallery"])
+@pytest.mark.parametrize("first", [True, False])
+def test_a_minus_zero_key_is_refused_as_by_the_exact_reader(
+    tmp_path, monkeypatch, gallery_first, subset, first
+):
+    # msgspec reads the key "-0" as the int 0; the exact reader refuses it (not its bbox_idx).
+    pytest.importorskip("msgspec")
+    document, rankings = _sorted_case(tmp_path, gallery_first=gallery_first)
+    entries = document[subset]
+    if not first:  # key 0 later in its subset: found by the search of the whole file
+        entries = dict(reversed(entries.items()))
+    document[subset] = {("-0" if key == "0" else key): entry for key, entry in entries.items()}
+    gt, ranking = write(tmp_path, document, rankings)
+    assert reid.formats.read_bbox_columns_fast(gt) is None
+    with pytest.raises(reid.formats.ReidFormatError, match="'-0'"):
+        reid.evaluate(gt, ranking)
+    # the same file with "0" is read, whichever subset comes first and wherever key 0 is
+    document[subset] = entries
+    gt, ranking = write(tmp_path, document, rankings)
+    assert reid.formats.read_bbox_columns_fast(gt) is not None
+    assert reid.evaluate(gt, ranking) == exact_outcome(monkeypatch, gt, ranking)
+
+
+def test_a_subset_name_as_a_string_does_not_mislead_the_zero_key_check(tmp_path):
+    pytest.importorskip("msgspec")
+    document, rankings = _sorted_case(tmp_path)
+    for entry in document["query"].values():
+        entry["clazz"] = "gallery"  # a '"gallery"' before the top-level key
+    document["gallery"] = {("-0" if k == "0" else k): e for k, e in document["gallery"].items()}
+    gt, ranking = write(tmp_path, document, rankings)
+    assert reid.formats.read_bbox_columns_fast(gt) is None
+    document["gallery"] = {("0" if k == "-0" else k): e for k, e in document["gallery"].items()}
+    gt, ranking = write(tmp_path, document, rankings)
+    assert reid.formats.read_bbox_columns_fast(gt) is not None
+    assert reid._evaluate_fast(gt, ranking, 1) is not None
+
+
+def _replace_once(text, old, new):
+    assert old in text, old
+    return text.replace(old, new, 1)
+
+
+HUGE = 10**22
+GROUND_TRUTH_EDITS = {
+    "gt indented": lambda t: json.dumps(json.loads(t), indent=1),
+    "gt escaped key": lambda t: _replace_once(t, '"1": {', '"\\u0031": {'),
+    "gt escaped key twice": lambda t: _replace_once(
+        t, '"gallery": {', '"gallery": {"\\u0031": {"bbox_idx": 1, "action_idx": 0, '
+        '"person_uid": 0}, '
+    ),
+    "gt escaped text": lambda t: t.replace('"Player_team_left"', '"Pl\\u00e4yer"'),
+    "gt non-ascii text": lambda t: t.replace('"Player_team_left"', '"Spieler_\u00e4"'),
+    "gt leading zero key": lambda t: _replace_once(t, '"1": {', '"01": {'),
+    "gt minus zero key": lambda t: t.replace('"0": {', '"-0": {'),
+    "gt minus zero gallery key": lambda t: _replace_once(
+        t.replace('"0": {', '"-0": {'), '"-0": {', '"0": {'
+    ),
+    "gt minus zero bbox": lambda t: t.replace('"bbox_idx": 0,', '"bbox_idx": -0,'),
+    "gt negative key": lambda t: t.replace('"0": {"bbox_idx": 0,', '"-5": {"bbox_idx": -5,'),
+    "gt nested object": lambda t: _replace_once(t, '"height": 120', '"height": {"a": 1}'),
+    "gt brace in a string": lambda t: t.replace('"000', '"{00', 1),
+    "gt entry twice": lambda t: _replace_once(
+        t, '"gallery": {', '"gallery": {"2": {"bbox_idx": 2, "action_idx": 0, "person_uid": 1}, '
+    ),
+    # a number beyond 64 bits (the field's own value moved to an unused field "x")
+    "gt huge uid": lambda t: _replace_once(t, '"person_uid": ', f'"person_uid": {HUGE}, "x": '),
+    "gt huge action": lambda t: _replace_once(t, '"action_idx": ', f'"action_idx": {HUGE}, "x": '),
+    "gt huge uids": lambda t: t.replace('"person_uid": ', f'"person_uid": {HUGE}'),
+    "gt huge key": lambda t: t.replace('"0": {"bbox_idx": 0,', f'"{HUGE}": {{"bbox_idx": {HUGE},'),
+    "gt string uid": lambda t: t.replace('"person_uid": 1,', '"person_uid": "1",'),
+    "gt float uid": lambda t: _replace_once(t, '"person_uid": 1,', '"person_uid": 1.0,'),
+    "gt gallery first": lambda t: json.dumps(dict(reversed(json.loads(t).items()))),
+    "gt extra top-level key": lambda t: _replace_once(t, "{", '{"version": "query", '),
+}
+
+RANKING_EDITS = {
+    "ranking indented": lambda t: json.dumps(json.loads(t), indent=2),
+    "ranking reversed": lambda t: json.dumps(dict(reversed(json.loads(t).items()))),
+    "ranking extra query": lambda t: t[:-1] + ', "99999": [1, 2]}',
+    "ranking leading zero extra": lambda t: t[:-1] + ', "007": [1]}',
+    "ranking leading zero key": lambda t: _replace_once(t, '"1": [', '"01": ['),
+    "ranking minus zero key": lambda t: _replace_once(t, '"0": [', '"-0": ['),
+    "ranking escaped key": lambda t: _replace_once(t, '"1": [', '"\\u0031": ['),
+    "ranking query twice": lambda t: f'{t[:-1]}, "0": {json.dumps(json.loads(t)["0"][::-1])}}}',
+    "ranking negative item": lambda t: _replace_once(t, "[", "[-1, "),
+    "ranking empty list": lambda t: _replace_once(t, '"1": [', '"1": [], "unused": ['),
+    "ranking huge item": lambda t: _replace_once(t, "[", "[" + "1" * 25 + ", "),
+    "ranking float item": lambda t: _replace_once(t, "]", ".0]"),
+}
+
+
+def _field_twice(text):
+    return _replace_once(text, '"action_idx":', '"action_idx": 99, "action_idx":')
+
+
+def test_a_field_given_twice_in_an_entry_reads_as_officially(tmp_path):
+    # Documented: the fast path takes a repeated field at its last value, as json.load does.
+    pytest.importorskip("msgspec")
+    rng = np.random.default_rng(6200)
+    document, actions = make_case(rng, num_actions=5, max_gallery=6)
+    gt, ranking = write(tmp_path, full_entries(document, sort=True), rankings_of(actions))
+    gt.write_text(_field_twice(gt.read_text()))
+    assert reid.formats.read_bbox_columns_fast(gt) is not None
+    assert abs(reid.evaluate(gt, ranking)["mAP"] - official_evaluate(gt, ranking)["mAP"]) <= 1e-9
+
+
+@pytest.mark.parametrize("edit", list(GROUND_TRUTH_EDITS) + list(RANKING_EDITS))
+def test_fast_path_declines_or_agrees_with_the_exact_path(tmp_path, monkeypatch, edit):
+    # Whatever the fast readers accept, they read as the exact path does: same scores, same error.
+    pytest.importorskip("msgspec")
+    rng = np.random.default_rng(6200)
+    document, actions = make_case(rng, num_actions=5, max_gallery=6)
+    gt, ranking = write(tmp_path, full_entries(document, sort=True), rankings_of(actions))
+    for path, edits in ((gt, GROUND_TRUTH_EDITS), (ranking, RANKING_EDITS)):
+        if edit in edits:
+            path.write_text(edits[edit](path.read_text()), encoding="utf-8")
+    assert outcome(reid.evaluate, gt, ranking) == exact_outcome(monkeypatch, gt, ranking)
+
+
+def test_fast_readers_keep_reading_what_is_plainly_valid(tmp_path):
+    # The edits the fast path must still take (else it would be fast on no real file).
+    pytest.importorskip("msgspec")
+    rng = np.random.default_rng(6200)
+    document, actions = make_case(rng, num_actions=5, max_gallery=6)
+    gt, ranking = write(tmp_path, full_entries(document, sort=True), rankings_of(actions))
+    text, ranking_text = gt.read_text(), ranking.read_text()
+    for edit in ("indented", "escaped key", "escaped text", "non-ascii text", "gallery first",
+                 "extra top-level key", "string uid", "huge uid", "huge uids", "minus zero bbox"):
+        gt.write_text(GROUND_TRUTH_EDITS[f"gt {edit}"](text), encoding="utf-8")
+        assert reid.formats.read_bbox_columns_fast(gt) is not None, edit
+        if edit != "huge uid":  # (no gallery sample has that uid: the exact path says so)
+            assert reid._evaluate_fast(gt, ranking, 1) is not None, edit
+    gt.write_text(text)
+    for edit in ("indented", "reversed", "extra query"):
+        ranking.write_text(RANKING_EDITS[f"ranking {edit}"](ranking_text))
+        assert reid._evaluate_fast(gt, ranking, 1) is not None, edit
+
+
+def test_action_ids_beyond_64_bits_are_compared_as_officially(tmp_path):
+    document, rankings = _one_action_case()
+    for subset in ("query", "gallery"):
+        for entry in document[subset].values():
+            if entry["action_idx"] == 2:
+                entry["action_idx"] = HUGE
+    gt, ranking = write(tmp_path, document, rankings)
+    assert reid.evaluate(gt, ranking)["mAP"] == official_evaluate(gt, ranking)["mAP"]
+    rankings["2"] = [3, 0]  # a sample of another action: the huge id is named
+    gt, ranking = write(tmp_path, document, rankings)
+    with pytest.raises(reid.RankingError, match=f"query '2'.*action 1, not from .* action {HUGE}"):
+        reid.evaluate(gt, ranking)

@@ -32,12 +32,14 @@ rows listed by `zoo.formats.reid.list_split`, increasing bbox_idx). The official
 exporter uses numpy's default, unstable sort, whose tie order is unspecified.
 
 How it is fast: every query's ranking is concatenated into one flat array; validation, matches,
-running precision and first hits are vectorised over it (cumulative sums and `np.add.reduceat`).
-With msgspec installed, `evaluate` first reads both files with the typed readers of
-`zoo.formats.reid` (only the three fields the evaluator needs are built) and checks validity in
-one pass; any file they cannot vouch for and any ranking with a problem go to the exact path,
-which reads again with the standard json module and reports the problem as described above. Both
-paths give the same scores (tested).
+running precision and first hits are vectorised over it (a scatter for duplicates, cumulative
+sums and `np.add.reduceat` over the matched items only). With msgspec installed, `evaluate` first
+reads both files with the typed readers of `zoo.formats.reid`: the ground truth, mapped rather
+than copied, is decoded straight into structs of the three fields the evaluator needs, keyed by
+int, then into arrays; the ranking into int-keyed int lists, flattened in one pass. What those
+readers cannot vouch for, and any ranking with a problem, goes to the exact path, which reads
+again with the standard json module and reports the problem as described above. Both paths give
+the same scores and the same errors (tested on edited files).
 """
 
 from __future__ import annotations
@@ -164,20 +166,36 @@ def _first_problem(
     return (query, "identity", None), matches
 
 
+def _precision_at_hits(matches: np.ndarray, lengths: np.ndarray):
+    """AP [Q] and 0-based rank of the first match [Q] of each query, or None when a query has
+    no match. matches [N] bool: the flat match vector, queries concatenated; lengths [Q].
+
+    Works on the matched items only: the k-th match of a query, at 0-based rank i, has
+    precision k / (i + 1), divided as the official evaluator divides; the AP sums those in
+    ranking order (unmatched items add exact zeros there).
+    """
+    starts = np.cumsum(lengths) - lengths
+    hits = np.flatnonzero(matches)  # ascending, so grouped by query
+    # matches per query: where each query's items begin and end among the hits
+    bounds = np.searchsorted(hits, np.append(starts, len(matches)))
+    per_query = np.diff(bounds)
+    if not per_query.all():
+        return None
+    first = bounds[:-1]  # index in `hits` of each query's first match
+    matched_so_far = np.arange(1, len(hits) + 1) - np.repeat(first, per_query)
+    rank = hits - np.repeat(starts, per_query)
+    ap = np.add.reduceat(matched_so_far / (rank + 1.0), first) / per_query
+    return ap, rank[first]
+
+
 def _scores_from_matches(matches: np.ndarray, lengths: np.ndarray, max_rank: int) -> dict:
     """mAP/CMC from the flat match vector of valid rankings (every query has a match)."""
     if len(lengths) == 0:
         raise ValueError("no query to evaluate")
-    starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
-    position = np.arange(len(matches)) - np.repeat(starts, lengths)  # 0-based rank
-    running = np.cumsum(matches)
-    running = running - np.repeat(running[starts] - matches[starts], lengths)  # per query
-    precision = np.where(matches, running / (position + 1.0), 0.0)
-    ap = np.add.reduceat(precision, starts) / np.add.reduceat(matches.astype(np.int64), starts)
-    hit_items = np.flatnonzero(matches)
-    owner = np.repeat(np.arange(len(lengths)), lengths)[hit_items]
-    _, first = np.unique(owner, return_index=True)  # hit_items ascend: first hit of each query
-    return _summary(ap, position[hit_items[first]], max_rank)
+    found = _precision_at_hits(matches, lengths)
+    if found is None:
+        raise RuntimeError("a validated ranking without a match")  # validation prevents it
+    return _summary(*found, max_rank)
 
 
 def _raise(problem, query_name, item_value, gallery_name, query_action, gallery_action):
@@ -430,28 +448,32 @@ def scores_from_embeddings(
     )
 
 
-def _person_codes(query_pids: list, gallery_pids: list) -> tuple[np.ndarray, np.ndarray]:
-    """person_uid lists (ints or strings, no bools) -> int64 arrays, equal where the uids are."""
-    as_arrays = np.array(query_pids), np.array(gallery_pids)
-    if all(a.dtype.kind == "i" or a.size == 0 for a in as_arrays):  # all ints: themselves
-        return tuple(a.astype(np.int64) for a in as_arrays)
+def _person_codes(query_pids: np.ndarray, gallery_pids: np.ndarray):
+    """person_uid arrays (int64, or object arrays of ints and strings, as `BboxColumns` holds
+    them) -> int64 arrays, equal where the uids are equal (==, as the official compares)."""
+    if query_pids.dtype.kind == "i" and gallery_pids.dtype.kind == "i":  # all ints: themselves
+        return query_pids, gallery_pids
     codes: dict[Any, int] = {}
-    gallery = np.array([codes.setdefault(p, len(codes)) for p in gallery_pids], np.int64)
-    return np.array([codes.setdefault(p, len(codes)) for p in query_pids], np.int64), gallery
+    gallery = np.array([codes.setdefault(p, len(codes)) for p in gallery_pids.tolist()], np.int64)
+    query = np.array([codes.setdefault(p, len(codes)) for p in query_pids.tolist()], np.int64)
+    return query, gallery
 
 
 def _gallery_rows(gallery_ids: np.ndarray, items: np.ndarray) -> np.ndarray:
     """Gallery row (file order) of each ranked bbox_idx [N]; -1 for ids of no gallery sample."""
-    rows = np.full(len(items), -1, np.int64)
-    if len(gallery_ids) == 0:
-        return rows
+    if len(gallery_ids) == 0 or len(items) == 0:
+        return np.full(len(items), -1, np.int64)
     low, high = int(gallery_ids.min()), int(gallery_ids.max())
     if low >= 0 and high < 4 * len(gallery_ids) + 1024:  # dense ids, as bbox_idx are: a table
         table = np.full(high + 1, -1, np.int64)
         table[gallery_ids] = np.arange(len(gallery_ids))
+        if items.min() >= 0 and items.max() <= high:  # every id inside the table: one gather
+            return table[items]
+        rows = np.full(len(items), -1, np.int64)
         inside = (items >= 0) & (items <= high)
         rows[inside] = table[items[inside]]
         return rows
+    rows = np.full(len(items), -1, np.int64)
     order = np.argsort(gallery_ids, kind="stable")
     where = np.clip(np.searchsorted(gallery_ids[order], items), 0, len(order) - 1)
     found = gallery_ids[order][where] == items
@@ -462,73 +484,74 @@ def _gallery_rows(gallery_ids: np.ndarray, items: np.ndarray) -> np.ndarray:
 def _valid_matches(
     query_pids, query_actions, gallery_pids, gallery_actions, rows, lengths
 ) -> np.ndarray | None:
-    """The flat match vector when every query's ranking is valid, else None.
+    """The flat match vector [N] bool when every query's ranking is valid, else None.
 
-    Valid, as the official evaluator requires: a ranking of known gallery rows
-    (rows [N], -1 unknown) of the query's action only, each of them exactly once, holding the
-    query's identity. Faster than `_first_problem`, which also finds what is wrong: duplicates
-    are found with one bincount, since a same-action sample's place inside its action is a
-    dense key within the query's ranking.
+    Valid, as the official evaluator requires: a non-empty ranking of known gallery rows
+    (rows [N], -1 unknown; lengths [Q]) of the query's action only, each of them exactly once.
+    (Whether it holds the query's identity is `_precision_at_hits`'s check.) Faster than
+    `_first_problem`, which also finds what is wrong: duplicates are found with one scatter,
+    since a same-action sample's place inside its action is a dense key within the ranking.
     """
-    num_queries, num_items = len(lengths), len(rows)
-    if (rows < 0).any():
+    num_items = len(rows)
+    if num_items == 0 or not lengths.all() or rows.min() < 0:
         return None
-    owner = np.repeat(np.arange(num_queries), lengths)  # [N] query of each item
-    if (gallery_actions[rows] != query_actions[owner]).any():
+    if not np.array_equal(gallery_actions[rows], np.repeat(query_actions, lengths)):
         return None
+    # Group the gallery by action (stable: linear on rows already grouped, as files are).
     order = np.argsort(gallery_actions, kind="stable")
-    actions, first, counts = np.unique(
-        gallery_actions[order], return_index=True, return_counts=True
-    )
-    # same-action gallery size per query (all its items are of its action, so it has some)
-    expected = counts[np.searchsorted(actions, query_actions).clip(0, len(actions) - 1)]
-    if (lengths != expected).any():
+    sorted_actions = gallery_actions[order]
+    group_starts = np.flatnonzero(np.append(True, sorted_actions[1:] != sorted_actions[:-1]))
+    sizes = np.diff(np.append(group_starts, len(order)))
+    # Every query ranks at least one sample of its own action, so its action is a group.
+    group_of_query = np.searchsorted(sorted_actions[group_starts], query_actions)
+    if not np.array_equal(sizes[group_of_query], lengths):
         return None
     place = np.empty(len(order), np.int64)  # index of each gallery row inside its action
-    place[order] = np.arange(len(order)) - np.repeat(first, counts)
-    starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
-    keys = np.repeat(starts, lengths) + place[rows]  # a permutation of 0..N-1 iff no duplicate
-    if num_items and np.bincount(keys, minlength=num_items).max() > 1:
+    place[order] = np.arange(len(order)) - np.repeat(group_starts, sizes)
+    seen = np.zeros(num_items, bool)  # keys fill 0..N-1 exactly when no sample is ranked twice
+    seen[np.repeat(np.cumsum(lengths) - lengths, lengths) + place[rows]] = True
+    if not seen.all():
         return None
-    matches = gallery_pids[rows] == query_pids[owner]
-    if np.count_nonzero(np.bincount(owner[matches], minlength=num_queries)) != num_queries:
-        return None
-    return matches
+    return gallery_pids[rows] == np.repeat(query_pids, lengths)
 
 
 def _evaluate_fast(groundtruth_file, ranking_file, max_rank: int) -> dict | None:
     """`evaluate` for valid files read by the fast readers of `zoo.formats.reid`; None when
     they cannot read them or the ranking has any problem, for `evaluate`'s exact path to read
     again and report."""
-    truth = formats.read_bbox_fields_fast(groundtruth_file)
+    truth = formats.read_bbox_columns_fast(groundtruth_file)
     if truth is None:
         return None
-    document = formats.read_ranking_fast(ranking_file)
+    query, gallery = truth["query"], truth["gallery"]
+    if not len(query.bbox_idx) or not len(gallery.bbox_idx):
+        return None
+    document = formats.read_ranking_by_index_fast(ranking_file)
     if document is None:
         return None
-    query_ids, query_actions, query_pids = truth["query"]
-    gallery_ids, gallery_actions, gallery_pids = truth["gallery"]
-    if not query_ids or not gallery_ids:
-        return None
     try:
-        query_pids, gallery_pids = _person_codes(query_pids, gallery_pids)
-        query_actions = np.array(query_actions, np.int64)
-        gallery_actions = np.array(gallery_actions, np.int64)
-        gallery_ids = np.array(gallery_ids, np.int64)
-        rankings = list(map(document.get, map(str, query_ids)))
-        if None in rankings:  # a query without a ranking
-            return None
-        lengths = np.fromiter(map(len, rankings), np.int64, count=len(rankings))
+        query_ids = query.bbox_idx.tolist()
+        # Rankings written in the ground truth's query order need no lookup.
+        if list(document) == query_ids:
+            rankings = list(document.values())
+        else:
+            rankings = list(map(document.get, query_ids))
+        lengths = np.fromiter(map(len, rankings), np.int64, len(rankings))  # None: TypeError
         items = np.fromiter(itertools.chain.from_iterable(rankings), np.int64, int(lengths.sum()))
+    except TypeError:  # a query without a ranking
+        return None
     except OverflowError:  # beyond 64 bits: the exact path says so
         return None
-    rows = _gallery_rows(gallery_ids, items)
+    query_pids, gallery_pids = _person_codes(query.person_uid, gallery.person_uid)
+    rows = _gallery_rows(gallery.bbox_idx, items)
     matches = _valid_matches(
-        query_pids, query_actions, gallery_pids, gallery_actions, rows, lengths
+        query_pids, query.action_idx, gallery_pids, gallery.action_idx, rows, lengths
     )
     if matches is None:
         return None
-    return _scores_from_matches(matches, lengths, max_rank)
+    found = _precision_at_hits(matches, lengths)
+    if found is None:  # a query whose identity is not in its ranking
+        return None
+    return _summary(*found, max_rank)
 
 
 def evaluate(
@@ -564,12 +587,18 @@ def evaluate(
     gallery_pids = np.array(
         [pid_codes.setdefault(e["person_uid"], len(pid_codes)) for e in gallery.values()], np.int64
     )
-    gallery_actions = np.array([e["action_idx"] for e in gallery.values()], np.int64)
     query_ids = list(queries)
     query_pids = np.array(
         [pid_codes.setdefault(e["person_uid"], len(pid_codes)) for e in queries.values()], np.int64
     )
-    query_actions = np.array([e["action_idx"] for e in queries.values()], np.int64)
+    # action_idx as written (any int, even beyond 64 bits) for messages, as codes for the arrays
+    gallery_action_ids = [e["action_idx"] for e in gallery.values()]
+    query_action_ids = [e["action_idx"] for e in queries.values()]
+    action_codes: dict[int, int] = {}
+    gallery_actions, query_actions = (
+        np.array([action_codes.setdefault(a, len(action_codes)) for a in ids], np.int64)
+        for ids in (gallery_action_ids, query_action_ids)
+    )
 
     raw, row_lists, not_int_items, absent = [], [], [], []
     offset = 0
@@ -617,8 +646,8 @@ def evaluate(
             query_name=lambda q: f"'{query_ids[q]}'",
             item_value=item_value,
             gallery_name=lambda r: f"'{gallery_ids[r]}'",
-            query_action=lambda q: int(query_actions[q]),
-            gallery_action=lambda i: int(gallery_actions[rows[i]]),
+            query_action=lambda q: query_action_ids[q],
+            gallery_action=lambda i: gallery_action_ids[rows[i]],
         )
     return _scores_from_matches(matches, lengths, max_rank)
 
