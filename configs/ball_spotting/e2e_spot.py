@@ -15,7 +15,6 @@ def get_config(arg: str | None = None):
     variant = arg or "synthetic"
     config = common.base(variant)
     config.model.name = "e2e_spot"
-    config.model.backbone = "regnety_002"
     config.model.temporal_shift = "gsm"
     config.model.hidden_dim = 0  # GRU width; 0: the backbone's feature width capped at 768
     config.model.gru_layers = 1  # 3: E2E-Spot's deeper GRU
