@@ -67,10 +67,19 @@ def test_team_model_writes_files_the_official_team_metric_scores_as_reported(tea
 
 
 def test_e2e_spot_on_2023_halves_writes_files_scored_as_reported(tmp_path):
+    """E2E-Spot's evaluation on the 2023 layout (two halves, PASS / DRIVE, no team). Its training
+    step is checked against PyTorch in test_ball_models.py; a fresh model is enough here."""
+    from zoo.train import mesh as mesh_lib
+    from zoo.train.optimizer import make_optimizer
+    from zoo.train.step import init_train_state, make_predictor
+
     config = _tiny(e2e_spot, **{"data.dataset": "2023", "model.team_mode": "none"})
     workdir = str(tmp_path / "e2e")
-    results = train_and_evaluate(config, workdir, ball_spotting.TASK)
-    out = _prediction_dir(workdir)
+    mesh = mesh_lib.make_mesh()
+    model = ball_spotting.make_model(config)
+    state, _ = init_train_state(model, make_optimizer(config, 1), ball_spotting.example_inputs(config), 0, mesh)
+    out = str(tmp_path / "predictions" / "test")
+    results = ball_spotting.evaluate(config, workdir, make_predictor(model, mesh, 4)(state), "test", out)
     with zipfile.ZipFile(out + ".zip") as archive:
         names = [n for n in archive.namelist() if n.endswith("results_spotting.json")]
         halves = {p["half"] for n in names for p in json.loads(archive.read(n))["predictions"]}
@@ -95,27 +104,37 @@ def test_team_joint_model_has_class_by_team_outputs_and_no_team_head():
 
 
 def test_fine_tuning_from_a_17_class_pretraining_through_init_from(tmp_path):
-    """A model pretrained on SoccerNet-v2 video (17 classes) fine-tunes on the ball data with its
-    class head left out (init_from_exclude); without the exclusion the head does not fit."""
+    """Weights pretrained on SoccerNet-v2 video (17 classes) initialise the ball model with the class
+    head left out (init_from_exclude); without the exclusion the head does not fit."""
     import jax
     import orbax.checkpoint as ocp
 
+    from zoo.train import checkpoint as ckpt
+    from zoo.train import mesh as mesh_lib
+    from zoo.train.optimizer import make_optimizer
+    from zoo.train.step import init_train_state
+
     pretrain = _tiny(tdeed, **{"data.dataset": "v2_video", "model.team_mode": "none"})
-    model = ball_spotting.make_model(pretrain)
-    variables = jax.jit(lambda: model.init(jax.random.key(1), ball_spotting.example_inputs(pretrain),
-                                           train=False))()
-    assert variables["params"]["class_head"]["Dense_0"]["kernel"].shape[-1] == 18
-    state = {"params": jax.device_get(variables["params"]),
-             "model_state": {"batch_stats": jax.device_get(variables["batch_stats"])}}
+    shapes = jax.eval_shape(lambda: ball_spotting.make_model(pretrain).init(
+        jax.random.key(1), ball_spotting.example_inputs(pretrain), train=False))
+    assert shapes["params"]["class_head"]["fc"]["kernel"].shape[-1] == 18
+    rng = np.random.default_rng(0)
+    pretrained = jax.tree.map(lambda x: rng.normal(size=x.shape).astype(x.dtype), shapes)
     with ocp.PyTreeCheckpointer() as checkpointer:
-        checkpointer.save(tmp_path / "pretrained" / "state", state)
-    finetune = _tiny(tdeed, **{"init_from": str(tmp_path / "pretrained"), "eval.split": "",
-                               "train.num_steps": 1})
-    train_and_evaluate(finetune, str(tmp_path / "finetune"), ball_spotting.TASK)
-    bad = _tiny(tdeed, **{"init_from": str(tmp_path / "pretrained"), "init_from_exclude": (),
-                          "eval.split": "", "train.num_steps": 1})
+        checkpointer.save(tmp_path / "pretrained" / "state", {
+            "params": pretrained["params"], "model_state": {"batch_stats": pretrained["batch_stats"]}})
+
+    finetune = _tiny(tdeed)
+    model = ball_spotting.make_model(finetune)
+    fresh, shardings = init_train_state(model, make_optimizer(finetune, 1),
+                                        ball_spotting.example_inputs(finetune), 0, mesh_lib.make_mesh())
+    loaded = ckpt.load_params(str(tmp_path / "pretrained"), fresh, shardings, exclude=finetune.init_from_exclude)
+    jax.tree.map(np.testing.assert_array_equal, jax.device_get(loaded.params["backbone"]),
+                 pretrained["params"]["backbone"])
+    jax.tree.map(np.testing.assert_array_equal, jax.device_get(loaded.params["class_head"]),
+                 jax.device_get(fresh.params["class_head"]))
     with pytest.raises(ValueError, match="class_head"):
-        train_and_evaluate(bad, str(tmp_path / "bad"), ball_spotting.TASK)
+        ckpt.load_params(str(tmp_path / "pretrained"), fresh, shardings)
 
 
 def test_predict_spots_actions_in_a_video_file_given_only_its_path(team_run, tmp_path):
