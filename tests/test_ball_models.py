@@ -14,6 +14,7 @@ import pytest
 from flax import traverse_util
 
 from zoo.models.e2e_spot import BiGRU, E2ESpot
+from zoo.models.grouped_conv import grouped_conv
 from zoo.models.regnet import REGNETY, RegNetSpec, RegNetY
 from zoo.models.sgp import SGPEncoderDecoder, adaptive_max_pool, linear_upsample, wide_kernel_size
 from zoo.models.tdeed import TDEED, FrameHead
@@ -80,10 +81,11 @@ def test_regnety_stages_and_parameter_counts_equal_timm():
     assert REGNETY["regnety_008"] == RegNetSpec((64, 128, 320, 768), (1, 3, 8, 2), 16)
     # timm's counts with the 1000-class head (3,162,996 and 6,263,168) less the head (dim * 1000 + 1000).
     for name, total in (("regnety_002", 3_162_996), ("regnety_008", 6_263_168)):
-        variables = _abstract(RegNetY(name), (1, 64, 64, 3))
+        backbone = RegNetY(name)
+        variables = _abstract(backbone, (1, 64, 64, 3))
         dim = REGNETY[name].num_features
         assert _count(variables["params"]) == total - (dim * 1000 + 1000)
-        out = jax.eval_shape(lambda v: RegNetY(name).apply(v, jnp.zeros((3, 96, 160, 3)), train=False), variables)
+        out = jax.eval_shape(lambda v, m=backbone: m.apply(v, jnp.zeros((3, 96, 160, 3)), train=False), variables)
         assert out.shape == (3, dim)
 
 
@@ -198,6 +200,42 @@ def test_shifts_refuse_frames_that_are_not_whole_clips():
         GateShift().init(jax.random.key(0), jnp.zeros((6, 2, 2, 16)), 4, train=False)
 
 
+# ----------------------------------------------------------------------------- grouped convolutions
+
+
+@pytest.mark.parametrize("method, window, strides, groups", [
+    ("patches", (3, 3), (2, 2), 3),  # RegNet's strided group conv
+    ("native_forward", (3, 3), (2, 1), 3),
+    ("products", (3, 3, 3), (1, 1, 1), 2),  # GSM/GSF's gate
+    ("products", (5,), (1,), 1),
+])
+def test_grouped_conv_methods_equal_xla_convolution_and_its_gradients(method, window, strides, groups):
+    dims = len(window)
+    x = jax.random.normal(jax.random.key(0), (2, *(7,) * dims, 6))
+    kernel = jax.random.normal(jax.random.key(1), (*window, 6 // groups, 4 if groups != 3 else 3))
+    padding = [(k // 2, k // 2) for k in window]
+    numbers = ("N" + "DHW"[-dims:] + "C", "DHW"[-dims:] + "IO", "N" + "DHW"[-dims:] + "C")
+
+    def xla(x, kernel):
+        return jax.lax.conv_general_dilated(x, kernel, strides, padding, dimension_numbers=numbers,
+                                            feature_group_count=groups)
+
+    def ours(x, kernel):
+        return grouped_conv(x, kernel, strides=strides, padding=padding, groups=groups, method=method)
+
+    @jax.jit
+    def outputs_and_grads(x, kernel, probe):
+        def both(conv):
+            return conv(x, kernel), jax.grad(lambda x, k: jnp.sum(conv(x, k) * probe), argnums=(0, 1))(x, kernel)
+        return both(ours), both(xla)
+
+    probe = jax.random.normal(jax.random.key(2), jax.eval_shape(xla, x, kernel).shape)
+    (got, got_grads), (want, want_grads) = outputs_and_grads(x, kernel, probe)
+    np.testing.assert_allclose(got, want, atol=1e-5)
+    for got_grad, want_grad in zip(got_grads, want_grads):
+        np.testing.assert_allclose(got_grad, want_grad, atol=1e-4)
+
+
 # ----------------------------------------------------------------------------- GRU and SGP pieces
 
 
@@ -281,7 +319,7 @@ def test_parameter_counts_of_the_full_size_models_equal_the_pytorch_references(r
 
 def _tiny_pair(reference, kind):
     """(clip length, PyTorch reference, Flax model) of a small E2E-Spot (GSM) or T-DEED (GSF)."""
-    tiny = dict(widths=TINY.widths, depths=TINY.depths, group_size=TINY.group_size)
+    tiny = {"widths": TINY.widths, "depths": TINY.depths, "group_size": TINY.group_size}
     if kind == "e2e_spot":
         return CLIP, reference.E2ESpot(5, CLIP, tiny, "gsm"), E2ESpot(5, TINY, "gsm", dropout_rate=0.0)
     clip = 7  # odd: the encoder's max-pool has overlapping windows, the mixer upsamples 4 -> 7

@@ -91,7 +91,7 @@ class GateShift(nn.Module):
         return shifted * weight + residual * (1 - weight)
 
     def forward(self, x_full):
-        nt, c, h, w = x_full.shape
+        nt, _, h, w = x_full.shape
         b, half = nt // self.clip_len, self.fold // 2
         x = x_full[:, :self.fold].reshape(b, self.clip_len, self.fold, h, w).permute(0, 2, 1, 3, 4)
         gate = torch.tanh(self.gate(F.relu(self.bn(x))))
@@ -118,7 +118,7 @@ class Bottleneck(nn.Module):
             self.shift = GateShift(cin, clip_len, fuse=shift == "gsf")
         self.conv1 = ConvNormAct(cin, cout, 1)
         self.conv2 = ConvNormAct(cout, cout, 3, stride, groups=cout // group_size)
-        self.se = SEModule(cout, int(round(cin * se_ratio)))
+        self.se = SEModule(cout, round(cin * se_ratio))
         self.conv3 = ConvNormAct(cout, cout, 1, act=False)
         self.downsample = ConvNormAct(cin, cout, 1, stride, act=False) if stride != 1 or cin != cout else None
 
@@ -188,8 +188,8 @@ class RegNetY(nn.Module):
         return self.head(self.forward_features(x), pre_logits=pre_logits)
 
 
-REGNETY_002 = dict(widths=(24, 56, 152, 368), depths=(1, 1, 4, 7), group_size=8)
-REGNETY_008 = dict(widths=(64, 128, 320, 768), depths=(1, 3, 8, 2), group_size=16)
+REGNETY_002 = {"widths": (24, 56, 152, 368), "depths": (1, 1, 4, 7), "group_size": 8}
+REGNETY_008 = {"widths": (64, 128, 320, 768), "depths": (1, 3, 8, 2), "group_size": 16}
 
 
 # ----------------------------------------------------------------------------- E2E-Spot

@@ -26,8 +26,8 @@ import jax.numpy as jnp
 import numpy as np
 import orbax.checkpoint as ocp
 
-from zoo.convert.torch_osnet import convert_osnet_ain
 from zoo.convert.timm_regnet import convert_regnet
+from zoo.convert.torch_osnet import convert_osnet_ain
 from zoo.convert.torch_resnet import Conversion, convert_resnet50
 from zoo.models.regnet import REGNETY
 from zoo.models.reid_head import OSNET_AIN_CHANNELS

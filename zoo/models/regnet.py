@@ -10,7 +10,8 @@ them; the SE bottleneck is round(0.25 * block input channels), as in timm.
 Module names mirror timm's state-dict keys (`s2/b1/conv2/conv` is `s2.b1.conv2.conv`, `se/fc1`
 is `se.fc1`, `downsample/bn` is `downsample.bn`), so `zoo.convert.timm_regnet` maps weights by
 renaming. Convolutions pad symmetrically as PyTorch does; BatchNorm eps 1e-5, momentum 0.1
-(flax 0.9). Initialisation follows timm (conv normal with std sqrt(2 / fan_out), fan_out divided
+(flax 0.9); the grouped 3x3 convs are computed by `zoo.models.grouped_conv` (fast gradients on
+CPU). Initialisation follows timm (conv normal with std sqrt(2 / fan_out), fan_out divided
 by the groups; the last BN of each residual branch starts at zero).
 
 Temporal shifts (zoo.models.temporal_shift) go in front of each block's `conv1` of the stages in
@@ -29,6 +30,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from zoo.models.grouped_conv import GroupedConv
 from zoo.models.resnet import batch_norm, conv
 from zoo.models.temporal_shift import GateShift, check_shift, tsm_shift
 
@@ -51,7 +53,7 @@ class RegNetSpec:
     stem_width: int = 32
 
     @classmethod
-    def from_design(cls, w0: int, wa: float, wm: float, depth: int, group_size: int, quant: int = 8) -> "RegNetSpec":
+    def from_design(cls, w0: int, wa: float, wm: float, depth: int, group_size: int, quant: int = 8) -> RegNetSpec:
         """Per-block widths w0 + wa * i, snapped to w0 * wm^round(log_wm(.)), quantised to `quant`;
         equal widths form a stage; each width is then rounded to a multiple of its group width.
         float32 arithmetic as in timm (which computes it with torch float32 tensors)."""
@@ -104,12 +106,10 @@ class ConvNormAct(nn.Module):
         if self.groups == 1:
             x = conv(self.features, self.kernel, self.stride, name="conv")(x)
         else:  # timm divides fan_out by the groups: the variance scale grows by as much
-            pad = self.kernel // 2
-            x = nn.Conv(
-                self.features, (self.kernel, self.kernel), strides=(self.stride, self.stride),
-                padding=((pad, pad), (pad, pad)), feature_group_count=self.groups, use_bias=False,
+            x = GroupedConv(
+                self.features, (self.kernel, self.kernel), strides=(self.stride, self.stride), groups=self.groups,
+                method="native_forward", name="conv",
                 kernel_init=nn.initializers.variance_scaling(2.0 * self.groups, "fan_out", "normal"),
-                name="conv",
             )(x)
         if self.zero_init_norm:
             x = nn.BatchNorm(use_running_average=not train, momentum=0.9, epsilon=1e-5,
@@ -166,7 +166,7 @@ class YBlock(nn.Module):
         y = ConvNormAct(self.features, 1, name="conv1")(x, train=train)
         y = ConvNormAct(self.features, 3, self.stride, groups=self.features // self.group_size,
                         name="conv2")(y, train=train)
-        y = SqueezeExcite(int(round(shortcut.shape[-1] * self.se_ratio)), name="se")(y)
+        y = SqueezeExcite(round(shortcut.shape[-1] * self.se_ratio), name="se")(y)
         y = ConvNormAct(self.features, 1, act=False, zero_init_norm=True, name="conv3")(y, train=train)
         if self.stride != 1 or shortcut.shape[-1] != self.features:
             shortcut = ConvNormAct(self.features, 1, self.stride, act=False, name="downsample")(

@@ -89,12 +89,12 @@ class DepthwiseConv(nn.Module):
         bias = self.param("bias", nn.initializers.zeros, (dim,))
         if self.kernel_size == 1:
             return x * kernel[0, 0] + bias
-        pad = self.kernel_size // 2
-        y = jax.lax.conv_general_dilated(
-            x, kernel, window_strides=(1,), padding=((pad, pad),),
-            dimension_numbers=("NWC", "WIO", "NWC"), feature_group_count=dim,
-        )
-        return y + bias
+        # The taps as stacked shifted views and one contraction: XLA:CPU's depthwise convolution
+        # (feature_group_count=dim) has a very slow gradient.
+        pad, length = self.kernel_size // 2, x.shape[1]
+        padded = jnp.pad(x, ((0, 0), (pad, pad), (0, 0)))
+        views = jnp.stack([padded[:, k : k + length] for k in range(self.kernel_size)], axis=2)  # [b, t, k, d]
+        return jnp.einsum("btkd,kd->btd", views, kernel[:, 0]) + bias
 
 
 def channel_layer_norm(name: str) -> nn.LayerNorm:

@@ -31,6 +31,8 @@ import jax
 import jax.numpy as jnp
 from einops import rearrange
 
+from zoo.models.grouped_conv import GroupedConv
+
 SHIFTS = ("none", "tsm", "gsm", "gsf")
 # PyTorch's default Conv init (kaiming_uniform with a = sqrt(5)): uniform within 1 / sqrt(fan_in).
 torch_default_kernel_init = nn.initializers.variance_scaling(1.0 / 3.0, "fan_in", "uniform")
@@ -134,8 +136,8 @@ class GateShift(nn.Module):
         else:
             kernel_init = bias_init = nn.initializers.zeros
         gates = jnp.tanh(
-            nn.Conv(2, (3, 3, 3), padding=((1, 1),) * 3, feature_group_count=2,
-                    kernel_init=kernel_init, bias_init=bias_init, name="gate")(normed)
+            GroupedConv(2, (3, 3, 3), groups=2, use_bias=True, method="products", kernel_init=kernel_init,
+                        bias_init=bias_init, name="gate")(normed)
         )  # [b, t, h, w, 2]
         first, second = x[..., :half], x[..., half:]
         gated_first, gated_second = gates[..., :1] * first, gates[..., 1:] * second
