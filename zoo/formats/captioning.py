@@ -46,6 +46,7 @@ from typing import Any
 import numpy as np
 
 from zoo.formats.errors import FileFormatError
+from zoo.formats.game_tree import zip_game_files
 from zoo.formats.validate import entry_location, parse_json_bytes
 from zoo.formats.validation import Problem
 
@@ -409,21 +410,7 @@ def zip_predictions(
     reads. Raises CaptioningFormatError when there is no such file or one is not exactly three
     folders deep.
     """
-    root = pathlib.Path(predictions_dir)
-    files = sorted(root.rglob(prediction_file))
-    if not files:
-        raise CaptioningFormatError(root, f"no {prediction_file} found")
-    for file in files:
-        if len(file.relative_to(root).parts) != 4:
-            raise CaptioningFormatError(
-                file, f"expected <league>/<season>/<game>/{prediction_file} under {root}"
-            )
-    zip_path = pathlib.Path(zip_path)
-    zip_path.parent.mkdir(parents=True, exist_ok=True)
-    with zipfile.ZipFile(zip_path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        for file in files:
-            archive.write(file, file.relative_to(root).as_posix())
-    return zip_path
+    return zip_game_files(predictions_dir, zip_path, prediction_file, error=CaptioningFormatError)
 
 
 # ----------------------------------------------------------------------- submission validation

@@ -41,6 +41,7 @@ import numpy as np
 
 from zoo.formats import splits
 from zoo.formats.errors import FileFormatError
+from zoo.formats.game_tree import zip_game_files
 from zoo.formats.validation import Problem
 
 # Official index order (`EVENT_DICTIONARY_V2` of the SoccerNet package).
@@ -676,21 +677,7 @@ def zip_predictions(
     server expects. Raises SpottingFormatError when there is no such file or one is not exactly
     three folders deep.
     """
-    root = pathlib.Path(predictions_dir)
-    files = sorted(root.rglob(prediction_file))
-    if not files:
-        raise SpottingFormatError(root, f"no {prediction_file} found")
-    for file in files:
-        if len(file.relative_to(root).parts) != 4:
-            raise SpottingFormatError(
-                file, f"expected <league>/<season>/<game>/{prediction_file} under {root}"
-            )
-    zip_path = pathlib.Path(zip_path)
-    zip_path.parent.mkdir(parents=True, exist_ok=True)
-    with zipfile.ZipFile(zip_path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        for file in files:
-            archive.write(file, file.relative_to(root).as_posix())
-    return zip_path
+    return zip_game_files(predictions_dir, zip_path, prediction_file, error=SpottingFormatError)
 
 
 # ------------------------------------------------------------------------------------------------

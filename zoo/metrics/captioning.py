@@ -74,20 +74,19 @@ import dataclasses
 import json
 import math
 import os
-import pathlib
 import shutil
 import subprocess
 import sys
 import tempfile
 import threading
 import warnings
-import zipfile
 from collections.abc import Hashable, Sequence
 from typing import Any, NamedTuple
 
 import numpy as np
 
 from zoo.formats import captioning as formats
+from zoo.formats.game_tree import GameTree, missing_message
 from zoo.formats.captioning import LABEL_FILE, LINE_BREAKS, PREDICTION_FILE
 
 WINDOW_SIZE = 30
@@ -710,48 +709,11 @@ def evaluate_videos(
     return _score_videos([videos[key] for key in official_order(keys)], window_size)
 
 
-class _Tree:
-    """A folder or a zip of `league/season/game/<file>` entries (both are accepted officially)."""
-
-    def __init__(self, path: str | os.PathLike):
-        self.path = os.fspath(path)
-        if not os.path.exists(self.path):
-            raise FileNotFoundError(f"{self.path} does not exist")
-        self.zip = zipfile.ZipFile(self.path) if zipfile.is_zipfile(self.path) else None
-        self.names = set(self.zip.namelist()) if self.zip else None
-
-    def games_with(self, file: str) -> list[str]:
-        if self.zip:
-            return sorted(n[: -len(file) - 1] for n in self.names if n.endswith("/" + file))
-        root = pathlib.Path(self.path)
-        return sorted(p.parent.relative_to(root).as_posix() for p in root.rglob(file))
-
-    def has(self, game: str, file: str) -> bool:
-        if self.zip:
-            return f"{game}/{file}" in self.names
-        return os.path.isfile(os.path.join(self.path, game, file))
-
-    def name(self, game: str, file: str) -> str:
-        return f"{self.path}:{game}/{file}" if self.zip else os.path.join(self.path, game, file)
-
-    def load(self, game: str, file: str) -> Any:
-        try:
-            if self.zip:
-                return json.loads(self.zip.read(f"{game}/{file}"))
-            with open(os.path.join(self.path, game, file), "rb") as f:
-                return json.loads(f.read())
-        except (json.JSONDecodeError, UnicodeDecodeError) as e:
-            raise formats.CaptioningFormatError(self.name(game, file), f"invalid JSON: {e}") from e
-
-    def close(self) -> None:
-        if self.zip:
-            self.zip.close()
 
 
-def _missing_message(file: str, root: Any, games: list[str]) -> str:
-    shown = "\n  ".join(games[:10])
-    more = f"\n  ... and {len(games) - 10} more" if len(games) > 10 else ""
-    return f"{len(games)} game(s) have no {file} under {root}:\n  {shown}{more}"
+
+def _tree(path: str | os.PathLike) -> GameTree:
+    return GameTree(path, error=formats.CaptioningFormatError)
 
 
 def evaluate(
@@ -790,7 +752,7 @@ def evaluate(
     """
     window_size = _check_window(window_size)
     _MeteorServer.instance()  # start METEOR's Java now: its start-up overlaps the reading
-    labels_tree, predictions_tree = _Tree(labels_dir), _Tree(predictions_dir)
+    labels_tree, predictions_tree = _tree(labels_dir), _tree(predictions_dir)
     try:
         if games is None:
             games = labels_tree.games_with(label_file)
@@ -803,10 +765,10 @@ def evaluate(
             raise ValueError(f"no game with {label_file} under {labels_dir}")
         missing = [g for g in games if not labels_tree.has(g, label_file)]
         if missing:
-            raise FileNotFoundError(_missing_message(label_file, labels_dir, missing))
+            raise FileNotFoundError(missing_message(label_file, labels_dir, missing))
         missing = [g for g in games if not predictions_tree.has(g, prediction_file)]
         if missing:
-            raise FileNotFoundError(_missing_message(prediction_file, predictions_dir, missing))
+            raise FileNotFoundError(missing_message(prediction_file, predictions_dir, missing))
 
         videos = {}
         for game in games:

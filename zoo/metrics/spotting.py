@@ -39,19 +39,17 @@ run of every (half, class, tolerance); the threshold sweep is a searchsorted plu
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import os
-import pathlib
 import sys
 import warnings
-import zipfile
 from collections.abc import Sequence
 from typing import NamedTuple
 
 import numpy as np
 
 from zoo.formats import spotting as formats
+from zoo.formats.game_tree import GameTree, missing_message
 from zoo.formats.spotting import (
     BALL_FRAMERATE,
     BALL_LABEL_FILE,
@@ -476,44 +474,8 @@ def average_map(
     return _score_events(events, framerate=framerate, metric=metric)
 
 
-class _Tree:
-    """A folder or a zip file of `league/season/game/<file>` entries (as the official accepts)."""
-
-    def __init__(self, path: str | os.PathLike):
-        self.path = os.fspath(path)
-        if not os.path.exists(self.path):
-            raise FileNotFoundError(f"{self.path} does not exist")
-        self.zip = zipfile.ZipFile(self.path) if zipfile.is_zipfile(self.path) else None
-        self.names = set(self.zip.namelist()) if self.zip else None
-
-    def games_with(self, file: str) -> list[str]:
-        if self.zip:
-            return sorted(
-                name[: -len(file) - 1] for name in self.names if name.endswith("/" + file)
-            )
-        root = pathlib.Path(self.path)
-        return sorted(p.parent.relative_to(root).as_posix() for p in root.rglob(file))
-
-    def has(self, game: str, file: str) -> bool:
-        if self.zip:
-            return f"{game}/{file}" in self.names
-        return os.path.isfile(os.path.join(self.path, game, file))
-
-    def name(self, game: str, file: str) -> str:
-        return f"{self.path}:{game}/{file}" if self.zip else os.path.join(self.path, game, file)
-
-    def load(self, game: str, file: str):
-        try:
-            if self.zip:
-                return json.loads(self.zip.read(f"{game}/{file}"))
-            with open(os.path.join(self.path, game, file), "rb") as f:
-                return json.loads(f.read())
-        except (json.JSONDecodeError, UnicodeDecodeError) as e:
-            raise formats.SpottingFormatError(self.name(game, file), f"invalid JSON: {e}") from e
-
-    def close(self):
-        if self.zip:
-            self.zip.close()
+def _tree(path: str | os.PathLike) -> GameTree:
+    return GameTree(path, error=formats.SpottingFormatError)
 
 
 def evaluate(
@@ -568,7 +530,7 @@ def evaluate(
         classes = CLASSES_BALL_2023 if ball else CLASSES_V2
     classes = tuple(classes)
     size = vector_size(framerate)
-    labels_tree, predictions_tree = _Tree(labels_dir), _Tree(predictions_dir)
+    labels_tree, predictions_tree = _tree(labels_dir), _tree(predictions_dir)
     try:
         games = _games(labels_tree, predictions_tree, games, label_file, prediction_file)
         events = _Events(len(classes), size)
@@ -618,17 +580,14 @@ def _games(labels_tree, predictions_tree, games, label_file: str, prediction_fil
         raise ValueError(f"no game with {label_file} under {labels_tree.path}")
     missing_labels = [g for g in games if not labels_tree.has(g, label_file)]
     if missing_labels:
-        raise FileNotFoundError(_missing_message(label_file, labels_tree.path, missing_labels))
+        raise FileNotFoundError(missing_message(label_file, labels_tree.path, missing_labels))
     missing = [g for g in games if not predictions_tree.has(g, prediction_file)]
     if missing:
-        raise FileNotFoundError(_missing_message(prediction_file, predictions_tree.path, missing))
+        raise FileNotFoundError(missing_message(prediction_file, predictions_tree.path, missing))
     return games
 
 
-def _missing_message(file: str, root, games: list[str]) -> str:
-    shown = "\n  ".join(games[:10])
-    more = f"\n  ... and {len(games) - 10} more" if len(games) > 10 else ""
-    return f"{len(games)} game(s) have no {file} under {root}:\n  {shown}{more}"
+
 
 
 # ------------------------------------------------------------------------------------------------
@@ -816,7 +775,7 @@ def evaluate_team(
     _deltas(metric)
     classes = tuple(classes) if classes is not None else CLASSES_BALL
     builder = _TeamEventsBuilder(len(classes), framerate)
-    labels_tree, predictions_tree = _Tree(labels_dir), _Tree(predictions_dir)
+    labels_tree, predictions_tree = _tree(labels_dir), _tree(predictions_dir)
     try:
         if isinstance(games, str) and label_file != BALL_LABEL_FILE:
             raise ValueError("a split name needs label_file=Labels-ball.json; pass the games")
