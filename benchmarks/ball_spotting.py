@@ -34,7 +34,6 @@ import os
 import pathlib
 import platform
 import sys
-import time
 
 import jax
 import numpy as np
@@ -43,6 +42,8 @@ from flax import traverse_util
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+
+from benchmarks.timing import package_version, time_interleaved  # noqa: E402
 
 from zoo.models.e2e_spot import E2ESpot  # noqa: E402
 from zoo.models.tdeed import TDEED  # noqa: E402
@@ -59,19 +60,6 @@ def cross_entropy(outputs, batch):
     loss = optax.softmax_cross_entropy_with_integer_labels(outputs["class_logits"], batch["labels"]).mean()
     return loss, {}
 
-
-def time_interleaved(runs: dict, warmup: int, iters: int) -> dict[str, float]:
-    """Median seconds per call of each blocking function in `runs`, frameworks taking turns."""
-    for _ in range(warmup):
-        for run in runs.values():
-            run()
-    seconds = {name: [] for name in runs}
-    for _ in range(iters):
-        for name, run in runs.items():
-            start = time.perf_counter()
-            run()
-            seconds[name].append(time.perf_counter() - start)
-    return {name: float(np.median(times)) for name, times in seconds.items()}
 
 
 def random_state(model, tx, frames: np.ndarray, mesh) -> tuple[TrainState, object]:
@@ -190,7 +178,7 @@ def main() -> None:
           f"{NUM_CLASSES} + 1 classes, {args.warmup} warm-up + {args.iters} timed iterations")
     print(f"{os.cpu_count()} CPU cores ({platform.processor() or platform.machine()}), JAX on "
           f"{device.platform} ({device.device_kind}); python {platform.python_version()}, jax {jax.__version__}, "
-          f"flax {_version('flax')}, optax {optax.__version__}"
+          f"flax {package_version('flax')}, optax {optax.__version__}"
           + (f", torch {torch_version} (threads {args.torch_threads})" if torch_version else "")
           + f"; 1-min load average before the run {load_before:.2f}")
     print()
@@ -207,11 +195,6 @@ def main() -> None:
         else:
             print(f"| {name} | {label} | {jax_rate:.2f} {unit} | - | - |")
 
-
-def _version(package: str) -> str:
-    from importlib.metadata import version
-
-    return version(package)
 
 
 if __name__ == "__main__":

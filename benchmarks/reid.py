@@ -25,7 +25,6 @@ import os
 import pathlib
 import platform
 import sys
-import time
 
 import jax
 import numpy as np
@@ -33,6 +32,8 @@ import optax
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+
+from benchmarks.timing import package_version, time_interleaved  # noqa: E402
 
 from zoo.models.reid_head import ReidModel  # noqa: E402
 from zoo.train import mesh as mesh_lib  # noqa: E402
@@ -43,23 +44,6 @@ def cross_entropy(outputs, batch):
     loss = optax.softmax_cross_entropy_with_integer_labels(outputs["logits"], batch["labels"]).mean()
     return loss, {}
 
-
-def time_interleaved(runs: dict, warmup: int, iters: int) -> dict[str, float]:
-    """Median seconds per call of each blocking function in `runs`, after `warmup` untimed calls.
-
-    The frameworks take turns call by call, so a burst of other work on shared cores slows both
-    alike, and the median ignores the iterations such a burst hit.
-    """
-    for _ in range(warmup):
-        for run in runs.values():
-            run()
-    seconds = {name: [] for name in runs}
-    for _ in range(iters):
-        for name, run in runs.items():
-            start = time.perf_counter()
-            run()
-            seconds[name].append(time.perf_counter() - start)
-    return {name: float(np.median(times)) for name, times in seconds.items()}
 
 
 def jax_runs(images: np.ndarray, labels: np.ndarray, classes: int, lr: float) -> dict:
@@ -150,7 +134,7 @@ def main() -> None:
           f"{args.iters} timed iterations")
     print(f"{os.cpu_count()} CPU cores ({platform.processor() or platform.machine()}), JAX on "
           f"{device.platform} ({device.device_kind}); python {platform.python_version()}, "
-          f"jax {jax.__version__}, flax {_version('flax')}, optax {optax.__version__}"
+          f"jax {jax.__version__}, flax {package_version('flax')}, optax {optax.__version__}"
           + (f", torch {torch_version} (threads {os.cpu_count()})" if torch_version else "")
           + f"; 1-min load average before the run {load_before:.2f}")
     print()
@@ -165,11 +149,6 @@ def main() -> None:
             torch_rate = args.batch_size / timings["PyTorch"]
             print(f"| {labels_of[mode]} | {jax_rate:.1f} | {torch_rate:.1f} | {jax_rate / torch_rate:.2f}x |")
 
-
-def _version(package: str) -> str:
-    from importlib.metadata import version
-
-    return version(package)
 
 
 if __name__ == "__main__":
