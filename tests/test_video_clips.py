@@ -22,8 +22,10 @@ import pytest
 
 from zoo.data import video as video_lib
 from zoo.data.video import (
+    AroundEvent,
     ClipSource,
     VideoFileError,
+    balanced_events,
     clip_starts,
     clip_targets,
     event_positions,
@@ -347,6 +349,45 @@ def test_clip_source_in_a_grain_pipeline_with_read_threads(two_videos):
         assert (batch["first_index"] == batch["start"]).all()
         seen += list(zip(batch["video_index"].tolist(), batch["start"].tolist()))
     assert sorted(seen) == sorted(map(tuple, source.clips.tolist()))
+
+
+def test_balanced_events_repeat_rare_classes():
+    videos = [{"event_frame": np.array([5, 9, 30, 41]), "event_label": np.array([0, 0, 2, 0])},
+              {"event_frame": np.array([7, 12]), "event_label": np.array([0, 1])},
+              {"event_frame": np.zeros(0, np.int64), "event_label": np.zeros(0, np.int64)}]
+    # Class 0 has 4 events, classes 1 and 2 one each: with full balance each of those comes 4 times.
+    rows = balanced_events(videos, num_classes=3, balance=1.0)
+    assert sorted(map(tuple, rows.tolist())) == sorted(
+        [(0, 5), (0, 9), (0, 41), (1, 7)] + [(0, 30)] * 4 + [(1, 12)] * 4)
+    natural = balanced_events(videos, num_classes=3, balance=0.0)
+    assert natural.tolist() == [[0, 5], [0, 9], [0, 30], [0, 41], [1, 7], [1, 12]]
+    half = balanced_events(videos, num_classes=3, balance=0.5)  # sqrt(4) = 2 copies
+    assert len(half) == 4 + 2 + 2
+    assert balanced_events(videos[2:], num_classes=3).shape == (0, 2)
+    with pytest.raises(ValueError, match="balance"):
+        balanced_events(videos, num_classes=3, balance=-1)
+
+
+def test_around_event_puts_the_event_anywhere_in_the_clip(two_videos):
+    root, videos = two_videos
+    source = ClipSource(videos, video_root=root, clip_len=10, stride=2, num_classes=12)
+    around = AroundEvent(source)
+    rng = np.random.default_rng(0)
+    positions = set()
+    for _ in range(60):
+        item = around(np.array([0, 47]), rng)  # class 0, right team; on the kept frame 48
+        start = int(item["start"])
+        assert start % 2 == 0 and 0 <= start <= 90 - 20
+        assert [frame_index(f) for f in item["frames"]] == list(range(start, start + 20, 2))
+        (where,) = np.nonzero(item["labels"] == 1)
+        assert len(where) == 1 and item["teams"][where[0]] == 1 and item["valid"].all()
+        positions.add(int(where[0]))
+    assert positions == set(range(10))  # every position of the clip, not only the middle
+    # Near the ends of the video the clip stays inside it and still holds the event.
+    for frame in (3, 88):
+        for _ in range(10):
+            item = around(np.array([0, frame]), rng)
+            assert 0 <= int(item["start"]) <= 70 and item["valid"].all() and item["labels"].any()
 
 
 def test_clip_source_names_a_missing_video(two_videos):

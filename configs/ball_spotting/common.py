@@ -31,6 +31,11 @@ def base(variant: str) -> ml_collections.ConfigDict:
     config.data.clip_len = 100  # frames per clip, after striding
     config.data.overlap = 0.9  # fraction of a training clip shared with the next one
     config.data.train_split = "train"
+    # Fraction of training clips drawn around a labelled event instead of uniformly along the
+    # videos, and how much those events are re-balanced towards rare classes (1: every class as
+    # often, 0: natural frequencies). The published recipes sample uniformly (0.0).
+    config.data.event_clip_fraction = 0.0
+    config.data.event_class_balance = 1.0
     config.data.read_threads = 2  # threads decoding and augmenting clips ahead of the train step
     config.data.synthetic = ml_collections.ConfigDict()  # only used when manual_dir is empty
     config.data.synthetic.games_per_split = {"train": 4, "valid": 1, "test": 2, "challenge": 2}

@@ -512,6 +512,10 @@ class ClipSource:
 
     def __getitem__(self, index: int) -> dict[str, np.ndarray]:
         video_index, start = (int(x) for x in self.clips[index])
+        return self.read(video_index, start)
+
+    def read(self, video_index: int, start: int) -> dict[str, np.ndarray]:
+        """The clip of video `video_index` that starts at frame `start`, as `source[i]` gives it."""
         video = self.videos[video_index]
         frames, valid = read_clip(
             os.path.join(self.video_root, video["video"]), start, self.clip_len, stride=self.stride,
@@ -523,6 +527,50 @@ class ClipSource:
     def __repr__(self) -> str:
         return (f"ClipSource({len(self.videos)} videos, {len(self)} clips of {self.clip_len} "
                 f"frames at stride {self.stride}, overlap {self.overlap}, size {self.size})")
+
+
+def balanced_events(videos: Sequence[Mapping[str, Any]], *, num_classes: int, balance: float = 1.0) -> np.ndarray:
+    """Every labelled event, repeated so that rare classes come up about as often as common ones.
+
+    An event of class c is listed `round((n_max / n_c) ** balance)` times, n_c being the events of
+    class c over all `videos` and n_max that of the most frequent class: `balance=1` gives every
+    class about the same share, `balance=0` the events' natural frequencies. Rare ball actions
+    (a goal, a free kick) are a few per game, against hundreds of passes; clips sampled uniformly
+    along the video show them too seldom for a short run to learn them.
+
+    Returns: int64 `[N, 2]` rows (video index, event frame), the input of `AroundEvent`.
+    """
+    if balance < 0:
+        raise ValueError(f"balance must be >= 0, got {balance}")
+    rows = [np.stack([np.full(len(v["event_frame"]), i), np.asarray(v["event_frame"], np.int64)], axis=1)
+            for i, v in enumerate(videos)]
+    labels = np.concatenate([np.asarray(v["event_label"], np.int64) for v in videos] or [np.zeros(0, np.int64)])
+    rows = np.concatenate(rows or [np.zeros((0, 2), np.int64)]).astype(np.int64)
+    if not len(rows):
+        return rows
+    counts = np.bincount(labels, minlength=num_classes)
+    repeats = np.rint((counts.max() / counts[labels]) ** balance).astype(np.int64)
+    return np.repeat(rows, np.maximum(repeats, 1), axis=0)
+
+
+@dataclasses.dataclass(frozen=True)
+class AroundEvent:
+    """Reads a clip that holds a given event at a random position (a grain random map).
+
+    Maps a row (video index, event frame) of `balanced_events` to `source.read(video, start)`, with
+    `start` on the stride grid (as the inference clips are) and drawn so that the event lands on
+    any of the clip's kept frames with equal odds, kept inside the video where it is long enough.
+    """
+
+    source: ClipSource
+
+    def __call__(self, row: np.ndarray, rng: np.random.Generator) -> dict[str, np.ndarray]:
+        video_index, frame = int(row[0]), int(row[1])
+        stride, clip_len = self.source.stride, self.source.clip_len
+        position = int(rng.integers(clip_len))
+        start = ((frame + stride // 2) // stride - position) * stride  # event_positions rounds so
+        last = max(0, (int(self.source.videos[video_index]["num_frames"]) - clip_len * stride) // stride * stride)
+        return self.source.read(video_index, min(max(start, 0), last))
 
 
 # ----------------------------------------------------------------------------- the TFDS index

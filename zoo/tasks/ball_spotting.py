@@ -150,11 +150,23 @@ def make_train_data(config: ml_collections.ConfigDict, workdir: str, batch_size:
     events = sum(len(v["event_frame"]) for v in split.videos)
     logging.info("%d training clips of %d frames (stride %d) from %d videos with %d events.",
                  len(source), config.data.clip_len, config.data.stride, len(split.videos), events)
+    shard = slice(jax.process_index(), None, jax.process_count())
+    dataset = grain.MapDataset.source(source)[shard].seed(config.seed).shuffle().repeat()
+    fraction = config.data.event_clip_fraction
+    if not 0.0 <= fraction <= 1.0:
+        raise ValueError(f"data.event_clip_fraction must be in [0, 1], got {fraction}")
+    if fraction > 0:
+        rows = video.balanced_events(split.videos, num_classes=len(split.classes),
+                                     balance=config.data.event_class_balance)
+        if not len(rows):
+            raise ValueError(f"data.event_clip_fraction={fraction} but the {config.data.train_split} split has no events.")
+        logging.info("%g of the clips are centred on one of %d (class-balanced %g) event rows.",
+                     fraction, len(rows), config.data.event_class_balance)
+        around = (grain.MapDataset.source(rows)[shard].seed(config.seed + 1).shuffle().repeat()
+                  .random_map(video.AroundEvent(source)))
+        dataset = around if fraction == 1 else grain.MapDataset.mix([dataset, around], [1 - fraction, fraction])
     dataset = (
-        grain.MapDataset.source(source)[jax.process_index()::jax.process_count()]
-        .seed(config.seed)
-        .shuffle()
-        .repeat()
+        dataset
         .random_map(train_clip)
         .batch(batch_size, drop_remainder=True)
         .random_map(Mixup(alpha=augment.mixup_alpha, enabled=augment.mixup))
