@@ -568,7 +568,8 @@ class AroundEvent:
         video_index, frame = int(row[0]), int(row[1])
         stride, clip_len = self.source.stride, self.source.clip_len
         position = int(rng.integers(clip_len))
-        start = ((frame + stride // 2) // stride - position) * stride  # event_positions rounds so
+        # The kept frame nearest the event (event_positions rounds halves up) is then `position`.
+        start = ((frame + stride // 2) // stride - position) * stride
         last = max(0, (int(self.source.videos[video_index]["num_frames"]) - clip_len * stride) // stride * stride)
         return self.source.read(video_index, min(max(start, 0), last))
 

@@ -160,7 +160,7 @@ def make_train_data(config: ml_collections.ConfigDict, workdir: str, batch_size:
                                      balance=config.data.event_class_balance)
         if not len(rows):
             raise ValueError(f"data.event_clip_fraction={fraction} but the {config.data.train_split} split has no events.")
-        logging.info("%g of the clips are centred on one of %d (class-balanced %g) event rows.",
+        logging.info("A fraction %g of the training clips hold one of %d event rows (class balance %g).",
                      fraction, len(rows), config.data.event_class_balance)
         around = (grain.MapDataset.source(rows)[shard].seed(config.seed + 1).shuffle().repeat()
                   .random_map(video.AroundEvent(source)))
