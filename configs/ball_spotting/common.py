@@ -93,7 +93,7 @@ def base(variant: str) -> ml_collections.ConfigDict:
         config.data.frame_size = (64, 112)
         config.data.clip_len = 24
         config.data.overlap = 0.5
-        config.data.synthetic.video_seconds = 300.0  # 4 training games: ~600 events, rare ones 10-40
+        config.data.synthetic.video_seconds = 300.0  # 4 training games: ~600 events, 6-47 of each rare class
         # What a short run needs to see the rare classes at all (measured on this variant, README):
         # half the clips hold an event, classes balanced; one frame of label expansion on each
         # side; no mixup; the displacement loss (squared frames) down-weighted so that it does not
