@@ -33,3 +33,15 @@ REPO = pathlib.Path(__file__).resolve().parents[1]
 @pytest.fixture(scope="session")
 def repo_root() -> pathlib.Path:
     return REPO
+
+
+@pytest.fixture(scope="module")
+def torch():
+    """PyTorch (the test is skipped without it) on one thread while a module runs: the inputs
+    are tiny, and OpenMP threads spinning against JAX's thread pool (or any other busy core)
+    make PyTorch's small convolutions several times slower."""
+    torch = pytest.importorskip("torch")
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield torch
+    torch.set_num_threads(threads)

@@ -28,15 +28,6 @@ TOLERANCE = 1e-4  # relative to the largest output
 
 
 @pytest.fixture(scope="module")
-def torch():
-    torch = pytest.importorskip("torch")
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield torch
-    torch.set_num_threads(threads)
-
-
-@pytest.fixture(scope="module")
 def reference(torch):
     return importlib.import_module("tests.torch_ball_reference")
 

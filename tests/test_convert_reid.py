@@ -26,17 +26,6 @@ TOLERANCE = 1e-4
 
 
 @pytest.fixture(scope="module")
-def torch():
-    torch = pytest.importorskip("torch")
-    # One thread: the inputs are tiny, and OpenMP threads that spin against JAX's thread pool
-    # (or any other busy core) make PyTorch's small convolutions several times slower.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield torch
-    torch.set_num_threads(threads)
-
-
-@pytest.fixture(scope="module")
 def reference(torch):
     return importlib.import_module("tests.torch_reference")
 

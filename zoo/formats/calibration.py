@@ -39,6 +39,7 @@ from typing import Any
 import numpy as np
 
 from zoo.formats.errors import FileFormatError
+from zoo.formats.validate import is_hidden
 from zoo.formats.validation import Problem
 from zoo.geometry.camera import JSON_FIELDS, Camera
 from zoo.geometry.pitch import CLASS_INDEX
@@ -90,7 +91,7 @@ class _Tree:
             names = sorted(
                 p.relative_to(self.path).as_posix() for p in self.path.rglob("*") if p.is_file()
             )
-        return [n for n in names if not _is_hidden(n)]
+        return [n for n in names if not is_hidden(n)]
 
     def read(self, name: str) -> bytes:
         if self.zip is not None:
@@ -109,10 +110,6 @@ class _Tree:
 
     def __exit__(self, *exc):
         self.close()
-
-
-def _is_hidden(name: str) -> bool:
-    return any(p.startswith(".") or p == "__MACOSX" for p in pathlib.PurePosixPath(name).parts)
 
 
 def _split_member(name: str) -> tuple[str | None, str]:

@@ -47,7 +47,7 @@ import numpy as np
 
 from zoo.formats.errors import FileFormatError
 from zoo.formats.game_tree import zip_game_files
-from zoo.formats.validate import entry_location, parse_json_bytes
+from zoo.formats.validate import entry_location, json_members, parse_json_bytes
 from zoo.formats.validation import Problem
 
 LABEL_FILE = "Labels-caption.json"
@@ -416,29 +416,13 @@ def zip_predictions(
 # ----------------------------------------------------------------------- submission validation
 
 
-def _is_hidden(name: str) -> bool:
-    return any(p.startswith(".") or p == "__MACOSX" for p in pathlib.PurePosixPath(name).parts)
-
-
 def _submitted_files(path: pathlib.Path) -> tuple[list[tuple[str, str, bytes]], list[Problem]]:
     """(relative name, location, content) of every non-hidden JSON file of a folder or zip."""
     if path.is_dir():
-        files = sorted(
-            p
-            for p in path.rglob("*.json")
-            if p.is_file() and not _is_hidden(p.relative_to(path).as_posix())
-        )
-        return [(p.relative_to(path).as_posix(), str(p), p.read_bytes()) for p in files], []
+        return [(n, str(path / n), (path / n).read_bytes()) for n in json_members(path)], []
     try:
         with zipfile.ZipFile(path) as archive:
-            names = sorted(
-                info.filename
-                for info in archive.infolist()
-                if not info.is_dir()
-                and info.filename.endswith(".json")
-                and not _is_hidden(info.filename)
-            )
-            return [(n, f"{path}:{n}", archive.read(n)) for n in names], []
+            return [(n, f"{path}:{n}", archive.read(n)) for n in json_members(path, archive)], []
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError) as error:
         return [], [Problem(str(path), f"cannot read the zip ({error})")]
 

@@ -144,10 +144,21 @@ def entry_location(file_location: str, *keys: Any) -> str:
     )
 
 
-def _is_hidden(name: str) -> bool:
+def is_hidden(name: str) -> bool:
+    """A path (relative, '/'-separated) that an archiver or OS added: a dot file or __MACOSX."""
     return any(
         part.startswith(".") or part == "__MACOSX" for part in pathlib.PurePosixPath(name).parts
     )
+
+
+def json_members(path: pathlib.Path, archive: zipfile.ZipFile | None = None) -> list[str]:
+    """Sorted '/'-separated names of the non-hidden `.json` files below folder `path`, or in
+    `archive` (the open zip of `path`)."""
+    if archive is None:
+        names = (p.relative_to(path).as_posix() for p in path.rglob("*.json") if p.is_file())
+    else:
+        names = (i.filename for i in archive.infolist() if not i.is_dir() and i.filename.endswith(".json"))
+    return sorted(n for n in names if not is_hidden(n))
 
 
 def _pick(candidates: list[str], expected_name: str | None, where: str, what: str):
@@ -183,26 +194,14 @@ def read_submission_json(
     if not path.exists():
         raise FileNotFoundError(f"{path}: no such file or folder")
     if path.is_dir():
-        names = sorted(
-            p.relative_to(path).as_posix()
-            for p in path.rglob("*.json")
-            if p.is_file() and not _is_hidden(p.relative_to(path).as_posix())
-        )
-        chosen = _pick(names, expected_name, str(path), what)
+        chosen = _pick(json_members(path), expected_name, str(path), what)
         if isinstance(chosen, Problem):
             return str(path), None, [chosen]
         location, data = str(path / chosen), (path / chosen).read_bytes()
     elif zipfile.is_zipfile(path):
         try:
             with zipfile.ZipFile(path) as archive:
-                names = [
-                    info.filename
-                    for info in archive.infolist()
-                    if not info.is_dir()
-                    and info.filename.endswith(".json")
-                    and not _is_hidden(info.filename)
-                ]
-                chosen = _pick(sorted(names), expected_name, str(path), what)
+                chosen = _pick(json_members(path, archive), expected_name, str(path), what)
                 if isinstance(chosen, Problem):
                     return str(path), None, [chosen]
                 location, data = f"{path}:{chosen}", archive.read(chosen)
