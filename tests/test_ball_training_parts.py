@@ -5,8 +5,9 @@ import numpy as np
 import pytest
 
 from zoo.data import clip_transforms as ct
-from zoo.tasks import frame_spotting as fs
-from zoo.tasks.nms import soft_nms, window_nms
+from zoo.losses import frame_spotting as fs
+from zoo.postprocess import frame_scores as fd
+from zoo.postprocess.nms import soft_nms, window_nms
 
 
 def _clip(num_frames=6, height=12, width=20, seed=0):
@@ -149,16 +150,16 @@ def test_loss_combines_the_heads_with_their_weights():
 
 def test_team_head_scores_split_each_class_between_left_and_right():
     logits = np.log(np.array([[[0.5, 0.3, 0.2]]]))
-    scores = fs.frame_scores({"class_logits": logits, "team_logits": np.array([[0.0]])},
+    scores = fd.frame_scores({"class_logits": logits, "team_logits": np.array([[0.0]])},
                              num_classes=2, team_mode="head")
     np.testing.assert_allclose(scores, [[[0.15, 0.15, 0.1, 0.1]]])
-    joint = fs.frame_scores({"class_logits": logits}, num_classes=1, team_mode="joint")
+    joint = fd.frame_scores({"class_logits": logits}, num_classes=1, team_mode="joint")
     np.testing.assert_allclose(joint, [[[0.3, 0.2]]])
 
 
 def test_shift_by_displacement_moves_scores_to_the_event():
     scores = np.array([[0.1], [0.9], [0.2], [0.0]])
-    shifted = fs.shift_by_displacement(scores, np.array([2.2, 1.0, 0.0, -5.0]))
+    shifted = fd.shift_by_displacement(scores, np.array([2.2, 1.0, 0.0, -5.0]))
     np.testing.assert_allclose(shifted[:, 0], [0.0, 0.0, 0.9, 0.0])  # clipped at the clip start
 
 

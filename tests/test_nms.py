@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from zoo.tasks.nms import greedy_nms
+from zoo.postprocess.nms import greedy_nms
 
 
 def _one_class(scores, window, threshold):

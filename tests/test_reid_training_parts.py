@@ -8,9 +8,9 @@ import pytest
 
 from zoo.data import image_transforms as T
 from zoo.data.samplers import ActionBatches, IdentityBatches
-from zoo.tasks import metric_learning
+from zoo.losses import metric_learning
 from zoo.tasks.reid import action_distances
-from zoo.tasks.reranking import k_reciprocal_rerank
+from zoo.postprocess.reranking import k_reciprocal_rerank
 
 # ----------------------------------------------------------------------------- samplers
 

@@ -57,7 +57,7 @@ def predict_ball_spotting(args) -> int:
         confidence=spots.confidence, framerate=fps, classes=classes, team=spots.team)
     print(f"{len(spots.frame)} actions from step {step} of {args.checkpoint} -> {args.out}")
     if args.plot:
-        from zoo.tasks.timeline import plot_timeline
+        from zoo.plots.timeline import plot_timeline
 
         plot_timeline(args.plot, seconds=np.asarray(spots.frame) / fps, class_index=spots.class_index,
                       confidence=spots.confidence, classes=classes, team=spots.team,

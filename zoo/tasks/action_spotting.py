@@ -33,7 +33,7 @@ from zoo.formats import spotting as spotting_format
 from zoo.metrics import spotting as spotting_metric
 from zoo.models.netvlad import NetVLADPlusPlus
 from zoo.synthetic import soccernet_v2 as synthetic
-from zoo.tasks.nms import greedy_nms
+from zoo.postprocess.nms import greedy_nms
 from zoo.train.task import Task, TrainData
 
 DATASET = "soccernet_v2_features"

@@ -32,8 +32,9 @@ from zoo.metrics import spotting as spotting_metric
 from zoo.models.e2e_spot import E2ESpot
 from zoo.models.regnet import RegNetSpec
 from zoo.models.tdeed import TDEED
-from zoo.tasks import frame_spotting
-from zoo.tasks.nms import soft_nms, window_nms
+from zoo.losses import frame_spotting
+from zoo.postprocess import frame_scores as frame_decoding
+from zoo.postprocess.nms import soft_nms, window_nms
 from zoo.train.task import Task, TrainData
 
 DATASET_CLASSES = {
@@ -219,9 +220,9 @@ class Spots:
 
 def _clip_scores(config, outputs: dict) -> np.ndarray:
     """[clips, T, columns] scores of a batch of clips, displacement applied (T-DEED)."""
-    scores = frame_spotting.frame_scores(outputs, num_classes=len(classes(config)), team_mode=team_mode(config))
+    scores = frame_decoding.frame_scores(outputs, num_classes=len(classes(config)), team_mode=team_mode(config))
     if "displacement" in outputs:
-        scores = np.stack([frame_spotting.shift_by_displacement(s, d)
+        scores = np.stack([frame_decoding.shift_by_displacement(s, d)
                            for s, d in zip(scores, np.asarray(outputs["displacement"]))])
     return scores
 

@@ -36,8 +36,8 @@ from zoo.formats import reid as reid_format
 from zoo.metrics import reid as reid_metric
 from zoo.models.reid_head import ReidModel
 from zoo.synthetic import reid as synthetic
-from zoo.tasks import metric_learning
-from zoo.tasks.reranking import k_reciprocal_rerank
+from zoo.losses import metric_learning
+from zoo.postprocess.reranking import k_reciprocal_rerank
 from zoo.train.task import Task, TrainData
 
 DATASET = "soccernet_reid"

@@ -1,0 +1,1 @@
+"""Losses and training targets shared by tasks (run inside the jitted train step, or on the host for targets)."""

@@ -1,0 +1,1 @@
+"""Pictures of predictions for people to look at (matplotlib, imported lazily: an optional extra)."""

@@ -1,0 +1,1 @@
+"""What turns model outputs into answers: NMS, re-ranking, trackers, camera solvers, voting."""
