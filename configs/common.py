@@ -21,6 +21,14 @@ def base() -> ml_collections.ConfigDict:
     config.train.checkpoint_every_steps = 500
     config.train.keep_checkpoints = 3  # the newest K checkpoints are kept
     config.train.eval_every_steps = 0  # evaluate on config.eval.split every N steps (0: only at the end)
+    # Compute precision: bf16 computes in bfloat16 with float32 params, optimizer state and loss;
+    # auto is bf16 on GPU and TPU, fp32 on CPU (where bf16 is emulated and slower).
+    config.train.precision = "auto"  # auto | fp32 | bf16
+    config.train.grad_accum_steps = 1  # split each batch into K micro-batches; one update per batch
+    # Recompute activations in the backward pass instead of keeping them: "none", "blocks" (each
+    # residual block of models that have them; the others fall back to "full") or "full".
+    config.train.remat = "none"
+    config.train.async_checkpoints = True  # save in the background; the loop waits only when it must
 
     config.optimizer = ml_collections.ConfigDict()
     config.optimizer.name = "adam"  # adam | adamw
@@ -39,5 +47,10 @@ def base() -> ml_collections.ConfigDict:
 
     config.eval = ml_collections.ConfigDict()
     config.eval.split = "valid"  # evaluated at the end of training ("" to skip)
-    config.eval.batch_size = 256  # inference batch, split over all devices
+    config.eval.batch_size = 256  # inference batch, split over this process's devices
+    config.eval.ensemble = ()  # other runs of this task ("workdir" or "workdir:step") predicting with this one
+
+    # The trained runs a pipeline uses, by stage name: {"detector": "runs/det", "reid": "runs/reid:3000"}.
+    # Each is restored from its own config.json; the task says which stages it needs.
+    config.pipeline = ml_collections.ConfigDict()
     return config

@@ -67,7 +67,6 @@ def reid_config(variant: str | None) -> ml_collections.ConfigDict:
     config.eval.rerank_k1 = 20
     config.eval.rerank_k2 = 6
     config.eval.rerank_lambda = 0.3
-    config.eval.ensemble = ()  # other runs' workdirs ("dir" or "dir:step") evaluated with this one
     config.eval.ensemble_mode = "concat"  # concat: joined embeddings; distance: weighted mean distance
     config.eval.ensemble_weights = ()  # one per run, this one first; empty: equal
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from zoo.errors import UserError
 
-class FileFormatError(ValueError):
+
+class FileFormatError(UserError, ValueError):
     """A file that does not follow its official format; the message starts with the file's path.
 
     Attributes: `path` (the file) and `problem` (what is wrong with it). Picklable, so it crosses

@@ -89,9 +89,13 @@ def jit_train_step(model, loss_fn, tx, mesh: jax.sharding.Mesh, state_shardings)
     )
 
 
-def _state_initializer(model: nn.Module, tx: optax.GradientTransformation, example_inputs: np.ndarray):
-    """seed -> a fresh TrainState (to be traced: by eval_shape for shapes, by jit to build it)."""
-    example = jnp.asarray(example_inputs[:1])
+def _state_initializer(model: nn.Module, tx: optax.GradientTransformation, example_inputs):
+    """seed -> a fresh TrainState (to be traced: by eval_shape for shapes, by jit to build it).
+
+    example_inputs: the model's inputs (an array or a pytree of arrays) with a leading batch axis;
+    the first example of each leaf is used.
+    """
+    example = jax.tree.map(lambda x: jnp.asarray(x[:1]), example_inputs)
 
     def init(seed):
         base = jax.random.key_data(jax.random.key(seed))
