@@ -387,6 +387,9 @@ def _draw_figure(img: np.ndarray, person: Person, *, cx: float, top: float, size
         cv2.addWeighted(overlay, 0.55, img, 0.45, 0, dst=img)
 
 
+# Public name for other generators that draw people (the calibration scenes).
+draw_figure = _draw_figure
+
 def _background(view: View, rng: np.random.Generator) -> np.ndarray:
     h, w = view.height, view.width
     yy = np.arange(h, dtype=np.float32)[:, None]

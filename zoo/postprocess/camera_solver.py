@@ -1,0 +1,612 @@
+"""Broadcast cameras from pitch keypoints and line points: a batched, jitted solver in JAX.
+
+Input per image (`Observations`, padded to fixed sizes so a batch is one array program):
+keypoints with their pitch coordinates (from a heatmap network, or none), and points on pitch
+lines with their class (detected, or read from official annotation files). Pixels are those of
+960x540 images, as the evaluator scales annotations (x * (W - 1), y * (H - 1)).
+
+1. Every straight class with points gets a fitted image line, and the intersections of fitted
+   lines whose pitch elements meet (`INTERSECTIONS`: corners, T-junctions, goal-post feet and
+   tops, virtual crossings of box lines with touch lines) become extra keypoints.
+2. Initial cameras: per plane (the ground, and the goal-line planes x = +-52.5 with the goal
+   posts) a homography from its points and lines by RANSAC at a sweep of thresholds, each
+   decomposed into a camera (`zoo.postprocess.plane_homography`).
+3. Each initial camera is refined by Levenberg-Marquardt on robust (Cauchy) residuals: keypoint
+   reprojection errors, distances of line points to the projected straight elements, and
+   Sampson distances of circle points to the projected circles, both measured after removing
+   the lens distortion from the observed point. Refined are pan, tilt, roll, position, focal
+   length, aspect ratio and radial distortion k1, k2 (principal point at the image centre).
+   Two rounds: the first with the derived intersections, the second without them (they are
+   extrapolated through a distorting lens), both at weights `point_weight` / `line_weight`
+   (0.3 / 0.7 in PnLCalib).
+4. The refined camera of least cost is kept, with a confidence in [0, 1] from its inlier share,
+   inlier error and how many constraints it had, so callers can answer nothing for an image.
+
+Why a hand-rolled LM: the problem is 10 parameters per image with a few hundred residuals, so
+the normal equations are 10x10 and one iteration is a Jacobian (forward mode) and a tiny solve;
+with a fixed number of iterations and per-image damping the whole batch is one `vmap`ped,
+`jit`ted loop with static shapes. jaxopt is no longer developed (it was folded into optax, which
+has no least-squares solver), and optimistix would add equinox and lineax as dependencies for
+what is ~40 lines here, with the same fixed-shape constraints under `vmap`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+from collections.abc import Mapping, Sequence
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from zoo.geometry import camera as camera_lib
+from zoo.geometry.camera import Camera
+from zoo.geometry.pitch import (
+    CENTER_CIRCLE_RADIUS,
+    CLASS_INDEX,
+    LINE_CLASSES,
+    Pitch,
+    keypoints,
+)
+from zoo.postprocess import plane_homography as planes
+
+WIDTH, HEIGHT = 960, 540
+NUM_CLASSES = len(LINE_CLASSES)
+NUM_PARAMS = 10  # pan, tilt, roll, x, y, z, log f, log aspect, k1, q (k2 = 0.45 k1^2 + q^2)
+# Radial distortion x (1 + k1 r^2 + k2 r^4) never folds back (its radius grows with r for every
+# r) when k2 >= 0.45 k1^2: the solver's k2 is written so, since the evaluator projects every
+# point in front of the camera, and a folding lens brings far-off pitch lines into the image.
+FOLD_FREE = 0.45
+INITIAL_Q = 0.05
+
+
+@dataclasses.dataclass(frozen=True)
+class SolverConfig:
+    """Settings of `solve` (hashable: they are static under jit)."""
+
+    point_weight: float = 0.3  # keypoints (reprojection residuals)
+    line_weight: float = 0.7  # points on lines and circles (distance residuals)
+    derived_weight: float = 0.3  # line intersections, first round only
+    cauchy_px: float = 4.0  # scale of the robust loss
+    ransac_thresholds: tuple[float, ...] = (4.0, 10.0, 25.0)
+    ransac_hypotheses: int = 48
+    iterations: tuple[int, int] = (25, 15)  # LM iterations with / without derived points
+    inlier_px: float = 5.0  # what counts as explained when measuring confidence
+    # Gaussian priors keep weakly seen parameters sane: sigma of k1 and k2, of log(fy / fx).
+    distortion_sigma: float = 0.3
+    aspect_sigma: float = 0.01
+    focal_range: tuple[float, float] = (150.0, 40000.0)
+    default_focal: float = 1500.0
+
+
+class Observations(NamedTuple):
+    """A batch [B] of images' observations, padded; weight 0 marks an empty slot.
+
+    point_world [B, P, 3] pitch coordinates (metres) of keypoints; point_pixel [B, P, 2];
+    point_weight [B, P]. line_pixel [B, L, 2] points on pitch elements; line_class [B, L] int32
+    index in `LINE_CLASSES`; line_weight [B, L].
+    """
+
+    point_world: np.ndarray
+    point_pixel: np.ndarray
+    point_weight: np.ndarray
+    line_pixel: np.ndarray
+    line_class: np.ndarray
+    line_weight: np.ndarray
+
+
+class Solution(NamedTuple):
+    """cameras [B] (960x540), confidence [B] in [0, 1], inlier_rms [B] pixels, inliers [B]
+    (explained constraints: 2 per keypoint, 1 per line point), cost [B] (robust, final)."""
+
+    cameras: Camera
+    confidence: np.ndarray
+    inlier_rms: np.ndarray
+    inliers: np.ndarray
+    cost: np.ndarray
+
+
+# ------------------------------------------------------------------------------- pitch elements
+
+
+def _element_table(pitch: Pitch = Pitch()):
+    """Per class of LINE_CLASSES: kind (0 none, 1 straight, 2 circle), ends [2, 3], circle
+    centre [3] (all numpy)."""
+    kind = np.zeros(NUM_CLASSES, np.int32)
+    ends = np.zeros((NUM_CLASSES, 2, 3))
+    centre = np.zeros((NUM_CLASSES, 3))
+    for name, (a, b) in pitch.straight_elements().items():
+        kind[CLASS_INDEX[name]] = 1
+        ends[CLASS_INDEX[name]] = (a, b)
+    points = pitch.key_points()
+    for name, mark in (
+        ("Circle central", "CENTER_MARK"),
+        ("Circle left", "L_PENALTY_MARK"),
+        ("Circle right", "R_PENALTY_MARK"),
+    ):
+        kind[CLASS_INDEX[name]] = 2
+        centre[CLASS_INDEX[name]] = points[mark]
+    return kind, ends, centre
+
+
+ELEMENT_KIND, ELEMENT_ENDS, CIRCLE_CENTRE = _element_table()
+
+
+def _intersections(pitch: Pitch = Pitch()):
+    """Pairs of straight classes whose lines meet inside the pitch box: (a [Q], b [Q], world
+    [Q, 3]). Both lines must lie in one plane (the ground or a goal-line plane)."""
+    half = np.array([pitch.length / 2, pitch.width / 2])
+    first, second, world = [], [], []
+    straight = [c for c in range(NUM_CLASSES) if ELEMENT_KIND[c] == 1]
+    for i, a in enumerate(straight):
+        for b in straight[i + 1 :]:
+            (p, q), (r, s) = ELEMENT_ENDS[a], ELEMENT_ENDS[b]
+            d1, d2 = q - p, s - r
+            normal = np.cross(d1, d2)
+            if np.linalg.norm(normal) < 1e-9 or abs(np.dot(r - p, normal)) > 1e-9:
+                continue  # parallel, or not in one plane
+            # p + t d1 = r + u d2, least squares in 3D (exact for coplanar lines).
+            t, u = np.linalg.lstsq(np.stack([d1, -d2], 1), r - p, rcond=None)[0]
+            point = p + t * d1
+            if np.all(np.abs(point[:2]) <= half + 1e-6):
+                first.append(a)
+                second.append(b)
+                world.append(point)
+    return np.array(first), np.array(second), np.array(world)
+
+
+INTERSECTION_A, INTERSECTION_B, INTERSECTION_WORLD = _intersections()
+# Planes for initial cameras: (origin, axis a, axis b, size of its coordinates in metres).
+PLANES = (
+    (np.zeros(3), np.array([1.0, 0, 0]), np.array([0, 1.0, 0]), 50.0),
+    (np.array([-52.5, 0, 0]), np.array([0, 1.0, 0]), np.array([0, 0, 1.0]), 10.0),
+    (np.array([52.5, 0, 0]), np.array([0, 1.0, 0]), np.array([0, 0, 1.0]), 10.0),
+)
+
+
+# ---------------------------------------------------------------------------------- observations
+
+
+def observations_from_annotations(
+    annotations: Sequence[Mapping[str, np.ndarray]],
+    *,
+    width: int = WIDTH,
+    height: int = HEIGHT,
+    max_points_per_class: int = 16,
+) -> Observations:
+    """Observations of a batch of official annotations (class -> normalised points [n, 2]).
+
+    Points are scaled by (W - 1, H - 1) as the evaluator scales them; "Goal unknown" and "Line
+    unknown" have no pitch element and are left out; a class with more points than
+    `max_points_per_class` keeps that many, spread along its list. No keypoints.
+    """
+    rows = []
+    for lines in annotations:
+        pixels, classes = [], []
+        for name, points in lines.items():
+            index = CLASS_INDEX.get(name)
+            if index is None:
+                raise ValueError(f"unknown line class {name!r}")
+            points = np.asarray(points, np.float64).reshape(-1, 2)
+            if ELEMENT_KIND[index] == 0 or len(points) == 0:
+                continue
+            if len(points) > max_points_per_class:
+                points = points[np.linspace(0, len(points) - 1, max_points_per_class).astype(int)]
+            pixels.append(points * [width - 1, height - 1])
+            classes.append(np.full(len(points), index))
+        rows.append(
+            (np.concatenate(pixels) if pixels else np.zeros((0, 2)),
+             np.concatenate(classes) if classes else np.zeros(0, int))
+        )
+    size = max(1, max(len(c) for _, c in rows))
+    batch = len(rows)
+    line_pixel = np.zeros((batch, size, 2), np.float32)
+    line_class = np.zeros((batch, size), np.int32)
+    line_weight = np.zeros((batch, size), np.float32)
+    for i, (pixels, classes) in enumerate(rows):
+        line_pixel[i, : len(classes)] = pixels
+        line_class[i, : len(classes)] = classes
+        line_weight[i, : len(classes)] = 1.0
+    return Observations(
+        point_world=np.zeros((batch, 1, 3), np.float32),
+        point_pixel=np.zeros((batch, 1, 2), np.float32),
+        point_weight=np.zeros((batch, 1), np.float32),
+        line_pixel=line_pixel,
+        line_class=line_class,
+        line_weight=line_weight,
+    )
+
+
+def keypoint_observations(
+    pixels: np.ndarray, scores: np.ndarray, line_obs: Observations | None = None
+) -> Observations:
+    """Observations from detected keypoints: pixels [B, 57, 2] of `zoo.geometry.pitch.keypoints()`
+    and their weights [B, 57] (0: not detected), plus the line points of `line_obs` if given."""
+    batch = pixels.shape[0]
+    world = np.broadcast_to(keypoints().astype(np.float32), (batch,) + keypoints().shape)
+    if line_obs is None:
+        line_obs = Observations(*(np.zeros((batch, 1) + s, d) for s, d in (
+            ((3,), np.float32), ((2,), np.float32), ((), np.float32), ((2,), np.float32),
+            ((), np.int32), ((), np.float32))))
+    return line_obs._replace(
+        point_world=np.ascontiguousarray(world),
+        point_pixel=np.asarray(pixels, np.float32),
+        point_weight=np.asarray(scores, np.float32),
+    )
+
+
+# ------------------------------------------------------------------------------- line geometry
+
+
+def _fit_lines(pixel, classes, weight):
+    """Weighted total-least-squares lines of every class: (lines [28, 3] homogeneous with unit
+    normal, ends [28, 2, 2] extreme points along each line, valid [28])."""
+    one_hot = jax.nn.one_hot(classes, NUM_CLASSES) * weight[:, None]  # [L, 28]
+    total = one_hot.sum(0)
+    mean = (one_hot.T @ pixel) / jnp.maximum(total, 1e-9)[:, None]
+    centred = pixel[None] - mean[:, None]  # [28, L, 2]
+    covariance = jnp.einsum("cl,cli,clj->cij", one_hot.T, centred, centred)
+    _, vectors = jnp.linalg.eigh(covariance)
+    direction, normal = vectors[..., 1], vectors[..., 0]  # eigenvalues ascend
+    lines = jnp.concatenate([normal, -jnp.sum(normal * mean, -1, keepdims=True)], -1)
+    along = jnp.einsum("cli,ci->cl", centred, direction)
+    low = jnp.min(jnp.where(one_hot.T > 0, along, jnp.inf), axis=1)
+    high = jnp.max(jnp.where(one_hot.T > 0, along, -jnp.inf), axis=1)
+    ends = mean[:, None] + jnp.stack([low, high], 1)[..., None] * direction[:, None]
+    count = jnp.sum(one_hot > 0, axis=0)
+    valid = (jnp.asarray(ELEMENT_KIND) == 1) & (count >= 2) & (high - low > 8.0)
+    return lines, jnp.where(valid[:, None, None], ends, 0.0), valid
+
+
+def _derived_points(lines, valid):
+    """Intersections of fitted lines: (pixel [Q, 2], weight [Q] 0/1)."""
+    a, b = jnp.asarray(INTERSECTION_A), jnp.asarray(INTERSECTION_B)
+    crossing = jnp.cross(lines[a], lines[b])
+    sine = jnp.abs(crossing[:, 2])  # unit normals: |n_a x n_b| = |sin(angle)|
+    pixel = crossing[:, :2] / jnp.where(jnp.abs(crossing[:, 2:]) > 1e-9, crossing[:, 2:], 1e-9)
+    near = (
+        (pixel[:, 0] > -0.5 * WIDTH)
+        & (pixel[:, 0] < 1.5 * WIDTH)
+        & (pixel[:, 1] > -0.5 * HEIGHT)
+        & (pixel[:, 1] < 1.5 * HEIGHT)
+    )
+    ok = valid[a] & valid[b] & (sine > 0.1) & near
+    return jnp.where(ok[:, None], pixel, 0.0), ok.astype(jnp.float32)
+
+
+# ----------------------------------------------------------------------------- initial cameras
+
+
+def _plane_correspondences(plane, points_world, points_pixel, points_weight, lines, ends, valid):
+    """Correspondences of one plane (origin [3], axes [2, 3]): its keypoints, then the lines of
+    its straight elements."""
+    origin, axes = plane
+    normal = jnp.cross(axes[0], axes[1])
+    relative = points_world - origin
+    on_plane = jnp.abs(relative @ normal) < 1e-6
+    plane_points = jnp.stack([relative @ axes[0], relative @ axes[1], jnp.ones_like(relative[:, 0])], -1)
+    rel_ends = jnp.asarray(ELEMENT_ENDS, jnp.float32) - origin  # [28, 2, 3]
+    element_on_plane = (jnp.asarray(ELEMENT_KIND) == 1) & jnp.all(
+        jnp.abs(rel_ends @ normal) < 1e-6, axis=1)
+    ones = jnp.ones(NUM_CLASSES)
+    end_a = jnp.stack([rel_ends[:, 0] @ axes[0], rel_ends[:, 0] @ axes[1], ones], -1)
+    end_b = jnp.stack([rel_ends[:, 1] @ axes[0], rel_ends[:, 1] @ axes[1], ones], -1)
+    point_pixels = jnp.concatenate([points_pixel, jnp.ones_like(points_pixel[:, :1])], -1)
+    num_points = points_world.shape[0]
+    return planes.Correspondences(
+        kind=jnp.concatenate([jnp.zeros(num_points, jnp.int32), jnp.ones(NUM_CLASSES, jnp.int32)]),
+        plane_xy=jnp.concatenate([plane_points, jnp.cross(end_a, end_b)]),
+        image_xy=jnp.concatenate([point_pixels, lines]),
+        ends=jnp.concatenate([jnp.zeros((num_points, 2, 2)), ends]),
+        weight=jnp.concatenate(
+            [jnp.where(on_plane, points_weight > 0, False).astype(jnp.float32),
+             (valid & element_on_plane).astype(jnp.float32)]
+        ),
+    )
+
+
+def _initial_parameters(obs_one, derived_pixel, derived_weight, lines, ends, valid, key, config):
+    """Initial parameter vectors [K, 10] (one per plane and threshold) and whether each had
+    enough support [K]."""
+    world = jnp.concatenate([obs_one.point_world, jnp.asarray(INTERSECTION_WORLD, jnp.float32)])
+    pixel = jnp.concatenate([obs_one.point_pixel, derived_pixel])
+    weight = jnp.concatenate([(obs_one.point_weight > 0).astype(jnp.float32), derived_weight])
+    center = jnp.array([WIDTH / 2, HEIGHT / 2])
+    origins = jnp.asarray(np.stack([p[0] for p in PLANES]), jnp.float32)
+    axes = jnp.asarray(np.stack([np.stack(p[1:3]) for p in PLANES]), jnp.float32)
+    scales = jnp.asarray([p[3] for p in PLANES], jnp.float32)
+    thresholds = jnp.asarray(config.ransac_thresholds, jnp.float32)
+
+    def plane_cameras(origin, plane_axes, scale, plane_key):
+        data = _plane_correspondences(
+            (origin, plane_axes), world, pixel, weight, lines, ends, valid)
+        homographies, support = planes.ransac_homographies(
+            data, plane_key, center=center, plane_scale=scale, thresholds=thresholds,
+            hypotheses=config.ransac_hypotheses,
+        )
+        camera = jax.vmap(
+            lambda h: planes.camera_from_homography(
+                h, center=center, plane_origin=origin, plane_axes=plane_axes,
+                focal_range=config.focal_range, default_focal=config.default_focal)
+        )(homographies)
+        zeros = jnp.zeros_like(camera["focal"])
+        params = jnp.concatenate([
+            jnp.stack([camera["pan"], camera["tilt"], camera["roll"]], -1), camera["position"],
+            jnp.stack([jnp.log(camera["focal"]), zeros, zeros, zeros + INITIAL_Q], -1),
+        ], -1)
+        return params, support >= 5
+
+    params, supported = jax.vmap(plane_cameras)(
+        origins, axes, scales, jax.random.split(key, len(PLANES)))
+    params = params.reshape(-1, NUM_PARAMS)
+    return jnp.where(jnp.isfinite(params), params, 0.0), supported.reshape(-1)
+
+
+# ---------------------------------------------------------------------------------- refinement
+
+
+def distortion_of(params: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """(k1, k2) of parameters [..., 10]."""
+    k1, q = params[..., 8], params[..., 9]
+    return k1, FOLD_FREE * k1 * k1 + q * q
+
+
+def camera_of(params: jax.Array) -> Camera:
+    """The Camera (JAX arrays, 960x540) of parameters [..., 10]."""
+    zeros = jnp.zeros(params.shape[:-1])
+    focal = jnp.exp(params[..., 6])
+    k1, k2 = distortion_of(params)
+    return Camera(
+        pan_degrees=jnp.rad2deg(params[..., 0]),
+        tilt_degrees=jnp.rad2deg(params[..., 1]),
+        roll_degrees=jnp.rad2deg(params[..., 2]),
+        position=params[..., 3:6],
+        focal_length=jnp.stack([focal, focal * jnp.exp(params[..., 7])], -1),
+        principal_point=jnp.broadcast_to(jnp.array([WIDTH / 2, HEIGHT / 2]), params.shape[:-1] + (2,)),
+        radial_distortion=jnp.stack([k1, k2, zeros, zeros, zeros, zeros], -1),
+        tangential_distortion=jnp.zeros(params.shape[:-1] + (2,)),
+        thin_prism_distortion=jnp.zeros(params.shape[:-1] + (4,)),
+    )
+
+
+class _Lens(NamedTuple):
+    """The solver's camera in the form its residuals use: rotation rows (3 vectors [3]),
+    position [3], focal lengths, k1, k2 (scalars)."""
+
+    rows: tuple[jax.Array, jax.Array, jax.Array]
+    position: jax.Array
+    fx: jax.Array
+    fy: jax.Array
+    k1: jax.Array
+    k2: jax.Array
+
+
+def _lens(params: jax.Array) -> _Lens:
+    """Closed forms of `camera_of(params)`: the world-to-camera rotation is the transpose of
+    Rz(pan) Rx(tilt) Rz(roll), written out so that XLA fuses it (no tiny matrix products)."""
+    cp, sp = jnp.cos(params[0]), jnp.sin(params[0])
+    ct, st = jnp.cos(params[1]), jnp.sin(params[1])
+    cr, sr = jnp.cos(params[2]), jnp.sin(params[2])
+    rows = (
+        jnp.stack([cp * cr - sp * ct * sr, sp * cr + cp * ct * sr, st * sr]),
+        jnp.stack([-cp * sr - sp * ct * cr, -sp * sr + cp * ct * cr, st * cr]),
+        jnp.stack([sp * st, -cp * st, ct]),
+    )
+    focal = jnp.exp(params[6])
+    k1, k2 = distortion_of(params)
+    return _Lens(rows, params[3:6], focal, focal * jnp.exp(params[7]), k1, k2)
+
+
+def _to_camera(lens: _Lens, world: jax.Array) -> tuple[jax.Array, jax.Array, jax.Array]:
+    """Camera coordinates (x, y, z) [...] of world points [..., 3]."""
+    offset = world - lens.position
+    return tuple(
+        offset[..., 0] * row[0] + offset[..., 1] * row[1] + offset[..., 2] * row[2]
+        for row in lens.rows
+    )
+
+
+def _undistort(pixel: jax.Array, lens: _Lens, iterations: int = 8):
+    """Undistorted normalised coordinates (x, y) [N] of pixels [N, 2] (radial k1, k2)."""
+    xd = (pixel[:, 0] - WIDTH / 2) / lens.fx
+    yd = (pixel[:, 1] - HEIGHT / 2) / lens.fy
+    x, y = xd, yd
+    for _ in range(iterations):  # fixed point of x = x_d / (1 + k1 r^2 + k2 r^4)
+        r2 = x * x + y * y
+        factor = 1.0 + lens.k1 * r2 + lens.k2 * r2 * r2
+        x, y = xd / factor, yd / factor
+    return x, y
+
+
+def _inverse3(m: jax.Array) -> jax.Array:
+    """The inverse of a 3x3 matrix by cofactors (elementwise: cheap to differentiate and fuse)."""
+    cofactor = jnp.stack([
+        jnp.stack([m[1, 1] * m[2, 2] - m[1, 2] * m[2, 1], m[1, 2] * m[2, 0] - m[1, 0] * m[2, 2],
+                   m[1, 0] * m[2, 1] - m[1, 1] * m[2, 0]]),
+        jnp.stack([m[0, 2] * m[2, 1] - m[0, 1] * m[2, 2], m[0, 0] * m[2, 2] - m[0, 2] * m[2, 0],
+                   m[0, 1] * m[2, 0] - m[0, 0] * m[2, 1]]),
+        jnp.stack([m[0, 1] * m[1, 2] - m[0, 2] * m[1, 1], m[0, 2] * m[1, 0] - m[0, 0] * m[1, 2],
+                   m[0, 0] * m[1, 1] - m[0, 1] * m[1, 0]]),
+    ])
+    determinant = jnp.sum(m[0] * cofactor[0])
+    return cofactor.T / determinant
+
+
+def _ground_conics(lens: _Lens) -> jax.Array:
+    """The image conics [28, 6] (a, b, c, d, e, f of a x^2 + 2b xy + c y^2 + 2d x + 2e y + f, in
+    undistorted normalised coordinates) of the three circles (zero for other classes)."""
+    r0, r1, r2 = lens.rows
+    translation = -jnp.stack([jnp.dot(r, lens.position) for r in lens.rows])
+    ground = jnp.stack([jnp.stack([r0[0], r0[1], translation[0]]),
+                        jnp.stack([r1[0], r1[1], translation[1]]),
+                        jnp.stack([r2[0], r2[1], translation[2]])])
+    inverse = _inverse3(ground)
+    conics = []
+    for cx, cy in CIRCLE_CENTRE[:, :2]:
+        plane = np.array([[1.0, 0.0, -cx], [0.0, 1.0, -cy],
+                          [-cx, -cy, cx * cx + cy * cy - CENTER_CIRCLE_RADIUS**2]])
+        image = inverse.T @ jnp.asarray(plane, jnp.float32) @ inverse
+        conics.append(jnp.stack([image[0, 0], image[0, 1], image[1, 1], image[0, 2], image[1, 2],
+                                 image[2, 2]]))
+    return jnp.where(jnp.asarray(ELEMENT_KIND == 2)[:, None], jnp.stack(conics), 0.0)
+
+
+def _line_residuals(lens: _Lens, pixel, classes):
+    """Signed distances [L] in pixels of line points to their projected elements: to the image
+    line of a straight element, and (Sampson's approximation) to the conic of a circle, both
+    after removing the lens distortion from the point."""
+    x, y = _undistort(pixel, lens)
+    focal = 0.5 * (lens.fx + lens.fy)
+    # Straight: the image line through the two projected ends is their cross product.
+    first = jnp.stack(_to_camera(lens, jnp.asarray(ELEMENT_ENDS[:, 0], jnp.float32)), -1)
+    second = jnp.stack(_to_camera(lens, jnp.asarray(ELEMENT_ENDS[:, 1], jnp.float32)), -1)
+    line = jnp.cross(first, second)[classes]  # [L, 3]
+    norm = jnp.sqrt(line[:, 0] ** 2 + line[:, 1] ** 2).clip(1e-12)
+    straight = (line[:, 0] * x + line[:, 1] * y + line[:, 2]) / norm
+    a, b, c, d, e, f = jnp.moveaxis(_ground_conics(lens)[classes], -1, 0)
+    value = a * x * x + 2 * b * x * y + c * y * y + 2 * d * x + 2 * e * y + f
+    gx, gy = 2 * (a * x + b * y + d), 2 * (b * x + c * y + e)
+    circle = value / jnp.sqrt(gx * gx + gy * gy).clip(1e-12)
+    kind = jnp.asarray(ELEMENT_KIND)[classes]
+    return focal * jnp.where(kind == 1, straight, jnp.where(kind == 2, circle, 0.0))
+
+
+def _point_residuals(lens: _Lens, world, pixel):
+    """Reprojection errors [P, 2] in pixels; points behind the camera get 1000 px."""
+    xc, yc, zc = _to_camera(lens, world)
+    in_front = zc > camera_lib.MIN_DEPTH
+    depth = jnp.where(in_front, zc, 1.0)
+    x, y = xc / depth, yc / depth
+    r2 = x * x + y * y
+    factor = 1.0 + lens.k1 * r2 + lens.k2 * r2 * r2
+    u = lens.fx * x * factor + WIDTH / 2
+    v = lens.fy * y * factor + HEIGHT / 2
+    return jnp.where(in_front[:, None], jnp.stack([u, v], -1) - pixel, 1000.0)
+
+
+def _residuals(params, point_world, point_pixel, point_w, line_pixel, line_class, line_w, config):
+    """Weighted residuals [2 P + L + 3] (pixels, then the priors)."""
+    lens = _lens(params)
+    points = _point_residuals(lens, point_world, point_pixel) * jnp.sqrt(point_w)[:, None]
+    lines = _line_residuals(lens, line_pixel, line_class) * jnp.sqrt(line_w)
+    # Priors in pixel-like units, at the scale of the robust loss.
+    priors = config.cauchy_px * jnp.stack([
+        lens.k1 / config.distortion_sigma,
+        lens.k2 / config.distortion_sigma,
+        params[7] / config.aspect_sigma,
+    ])
+    return jnp.concatenate([points.reshape(-1), lines, priors])
+
+
+def _robust_cost(residuals, scale):
+    return jnp.sum(0.5 * scale**2 * jnp.log1p((residuals / scale) ** 2))
+
+
+def _levenberg_marquardt(params, residual_fn, phases: jax.Array, scale: float):
+    """Minimises the Cauchy cost of residual_fn(params, phase) [N] by IRLS Levenberg-Marquardt.
+
+    phases [I] int: the phase of each iteration (the residuals may change with it). The residuals
+    and Jacobian are computed once per iteration, at the candidate step; a rejected step keeps
+    the previous ones and raises the damping. (Under vmap a `lax.cond` runs both branches, so
+    nothing here branches.)
+    """
+
+    def linearise(p, phase):
+        jacobian, r = jax.jacfwd(lambda q: (residual_fn(q, phase),) * 2, has_aux=True)(p)
+        r = jnp.where(jnp.isfinite(r), r, 1e6)
+        jacobian = jnp.where(jnp.isfinite(jacobian), jacobian, 0.0)
+        return r, jacobian, _robust_cost(r, scale)
+
+    def step(state, phase):
+        # At a change of phase, the first step is taken from the previous phase's residuals and
+        # compared with their cost (it is small: the previous phase has converged).
+        p, r, jacobian, cost, damping = state
+        weight = 1.0 / (1.0 + (r / scale) ** 2)  # IRLS weights of the Cauchy loss
+        normal = jacobian.T @ (weight[:, None] * jacobian)
+        gradient = jacobian.T @ (weight * r)
+        diagonal = jnp.diag(normal) + 1e-9
+        delta = -jnp.linalg.solve(normal + damping * jnp.diag(diagonal), gradient)
+        candidate = p + jnp.where(jnp.isfinite(delta), delta, 0.0)
+        new_r, new_jacobian, new_cost = linearise(candidate, phase)
+        better = new_cost < cost
+        pick = lambda new, old: jnp.where(better, new, old)  # noqa: E731
+        return (
+            pick(candidate, p), pick(new_r, r), pick(new_jacobian, jacobian), pick(new_cost, cost),
+            jnp.where(better, damping * 0.3, damping * 4.0).clip(1e-7, 1e7),
+        ), None
+
+    r, jacobian, cost = linearise(params, phases[0])
+    state = (params, r, jacobian, cost, jnp.asarray(1e-3, params.dtype))
+    (params, _, _, cost, _), _ = jax.lax.scan(step, state, phases)
+    return params, cost
+
+
+def _solve_one(obs_one: Observations, key, config: SolverConfig):
+    lines, ends, valid = _fit_lines(obs_one.line_pixel, obs_one.line_class, obs_one.line_weight)
+    derived_pixel, derived_weight = _derived_points(lines, valid)
+    initial, supported = _initial_parameters(
+        obs_one, derived_pixel, derived_weight, lines, ends, valid, key, config)
+    world = jnp.concatenate([obs_one.point_world, jnp.asarray(INTERSECTION_WORLD, jnp.float32)])
+    pixel = jnp.concatenate([obs_one.point_pixel, derived_pixel])
+    point_w = jnp.concatenate([obs_one.point_weight * config.point_weight,
+                               derived_weight * config.derived_weight])
+    line_w = obs_one.line_weight * config.line_weight
+    residuals = functools.partial(
+        _residuals, point_world=world, point_pixel=pixel, line_pixel=obs_one.line_pixel,
+        line_class=obs_one.line_class, config=config,
+    )
+    detected_only = point_w * jnp.concatenate(
+        [jnp.ones_like(obs_one.point_weight), jnp.zeros_like(derived_weight)])
+
+    def phased(p, phase):  # phase 0 with the derived intersections, phase 1 without
+        return residuals(p, point_w=jnp.where(phase == 0, point_w, detected_only), line_w=line_w)
+
+    phases = jnp.concatenate([jnp.zeros(config.iterations[0], jnp.int32),
+                              jnp.ones(config.iterations[1], jnp.int32)])
+    refined, costs = jax.vmap(
+        lambda p: _levenberg_marquardt(p, phased, phases, config.cauchy_px))(initial)
+    costs = jnp.where(supported & jnp.isfinite(costs), costs, jnp.inf)
+    best = jnp.argmin(costs)
+    params = refined[best]
+    # Confidence from the observations themselves (no derived points, no priors).
+    lens = _lens(params)
+    point_error = jnp.linalg.norm(
+        _point_residuals(lens, obs_one.point_world, obs_one.point_pixel), axis=-1)
+    line_error = jnp.abs(_line_residuals(lens, obs_one.line_pixel, obs_one.line_class))
+    point_present = obs_one.point_weight > 0
+    line_present = obs_one.line_weight > 0
+    point_in = point_present & (point_error < config.inlier_px)
+    line_in = line_present & (line_error < config.inlier_px)
+    inliers = 2 * jnp.sum(point_in) + jnp.sum(line_in)
+    total = 2 * jnp.sum(point_present) + jnp.sum(line_present)
+    squared = jnp.sum(jnp.where(point_in, point_error**2, 0.0)) + jnp.sum(
+        jnp.where(line_in, line_error**2, 0.0))
+    rms = jnp.sqrt(squared / jnp.maximum(inliers, 1))
+    share = inliers / jnp.maximum(total, 1)
+    # Ten parameters: below 12 explained constraints the camera is not determined.
+    enough = jnp.clip((inliers - 12.0) / 12.0, 0.0, 1.0)
+    sane = (params[5] < -0.5) & jnp.isfinite(costs[best]) & (jnp.abs(params[8]) < 2.0) & (jnp.abs(params[9]) < 2.0)
+    confidence = jnp.where(sane, share * enough * jnp.exp(-((rms / 3.0) ** 2)), 0.0)
+    return params, confidence, rms, inliers, costs[best]
+
+
+@functools.partial(jax.jit, static_argnames="config")
+def _solve_batch(obs: Observations, key: jax.Array, config: SolverConfig):
+    keys = jax.random.split(key, obs.line_pixel.shape[0])
+    return jax.vmap(_solve_one, in_axes=(0, 0, None))(obs, keys, config)
+
+
+def solve(obs: Observations, *, config: SolverConfig = SolverConfig(), seed: int = 0) -> Solution:
+    """Cameras of a batch of images (see the module docstring); numpy in, numpy out."""
+    as_jax = Observations(*(jnp.asarray(x) for x in obs))
+    params, confidence, rms, inliers, cost = _solve_batch(as_jax, jax.random.key(seed), config)
+    cameras = Camera(*(np.asarray(f, np.float64) for f in camera_of(params)))
+    return Solution(
+        cameras=cameras,
+        confidence=np.asarray(confidence, np.float64),
+        inlier_rms=np.asarray(rms, np.float64),
+        inliers=np.asarray(inliers),
+        cost=np.asarray(cost, np.float64),
+    )
