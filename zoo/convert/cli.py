@@ -3,12 +3,15 @@
     python -m zoo.convert --arch resnet50 --input resnet50-0676ba61.pth --output weights/resnet50
     python -m zoo.convert --arch osnet_ain --input osnet_ain_x1_0_imagenet.pth --output weights/osnet_ain
     python -m zoo.convert --arch regnety_002 --input model.safetensors --output weights/regnety_002
+    python -m zoo.convert --arch pnlcalib --input SV_kp --lines-input SV_lines --output weights/pnlcalib
+    python -m zoo.convert --arch hrnet_w48 --input hrnet_w48.safetensors --output weights/hrnet_w48
     python train.py --config configs/reid/<model>.py --workdir runs/x --config.init_from=weights/resnet50
 
 The output folder holds `state`, an orbax PyTree {"params": {"backbone": ...}, "model_state":
 {"batch_stats": {"backbone": ...}}} in the module names of `ReidModel` (ResNet-50, OSNet-AIN) or
 of `E2ESpot` / `TDEED` (timm RegNetY: only the backbone; the temporal shifts, temporal model and
-heads stay freshly initialised), which `zoo.train.checkpoint.load_params` reads as one step
+heads stay freshly initialised), or of `PitchHeatmapNet` (the published calibration HRNets, or
+timm's ImageNet HRNet for both backbones), which `zoo.train.checkpoint.load_params` reads as one step
 directory. Every checkpoint key is either converted or reported as dropped; a key the converter
 does not know is an error. Inputs are `.pth` / `.pth.tar` / `.bin` (torch.load) or `.safetensors`.
 """
@@ -27,12 +30,15 @@ import numpy as np
 import orbax.checkpoint as ocp
 
 from zoo.convert.timm_regnet import convert_regnet
+from zoo.convert.torch_hrnet import convert_published, convert_timm_hrnet
 from zoo.convert.torch_osnet import convert_osnet_ain
 from zoo.convert.torch_resnet import Conversion, convert_resnet50
 from zoo.models.regnet import REGNETY
 from zoo.models.reid_head import OSNET_AIN_CHANNELS
 
-ARCHS = ("resnet50", "osnet_ain", *OSNET_AIN_CHANNELS, *REGNETY)
+# Calibration: the published keypoint (+ line) HRNets, or timm's ImageNet HRNet backbones.
+HRNET_ARCHS = ("pnlcalib", "hrnet_w18", "hrnet_w32", "hrnet_w48", "hrnet_w64")
+ARCHS = ("resnet50", "osnet_ain", *OSNET_AIN_CHANNELS, *REGNETY, *HRNET_ARCHS)
 # safetensors dtype names -> numpy; BF16 is widened to float32 by hand (numpy has no bfloat16).
 SAFETENSORS_DTYPES = {
     "F64": np.float64, "F32": np.float32, "F16": np.float16, "I64": np.int64, "I32": np.int32,
@@ -102,8 +108,17 @@ def load_checkpoint(path: str) -> Any:
     return load_torch_checkpoint(path)
 
 
-def convert(arch: str, checkpoint: Any, *, num_classes: int | None = None) -> Conversion:
+def convert(arch: str, checkpoint: Any, *, num_classes: int | None = None,
+            lines_checkpoint: Any = None) -> Conversion:
     """Dispatches to the converter of `arch` (one of ARCHS)."""
+    if arch in HRNET_ARCHS:
+        if num_classes is not None:
+            raise ValueError(f"--num-classes does not apply to {arch}.")
+        if arch == "pnlcalib":
+            return convert_published(checkpoint, lines_checkpoint)
+        if lines_checkpoint is not None:
+            raise ValueError("--lines-input applies to --arch pnlcalib only.")
+        return convert_timm_hrnet(checkpoint)
     if arch in REGNETY:
         if num_classes is not None:
             raise ValueError(f"--num-classes does not apply to {arch}: its ImageNet classifier is always dropped.")
@@ -135,9 +150,12 @@ def write_checkpoint(conversion: Conversion, output: str) -> str:
     return state_dir
 
 
-def convert_file(arch: str, input_path: str, output: str, *, num_classes: int | None = None) -> Conversion:
-    """Reads `input_path`, converts it for `arch`, writes `output/state`."""
-    conversion = convert(arch, load_checkpoint(input_path), num_classes=num_classes)
+def convert_file(arch: str, input_path: str, output: str, *, num_classes: int | None = None,
+                 lines_path: str | None = None) -> Conversion:
+    """Reads `input_path` (and `lines_path`), converts it for `arch`, writes `output/state`."""
+    lines = load_checkpoint(lines_path) if lines_path else None
+    conversion = convert(arch, load_checkpoint(input_path), num_classes=num_classes,
+                         lines_checkpoint=lines)
     write_checkpoint(conversion, output)
     return conversion
 
@@ -150,9 +168,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output", required=True, help="folder to write; it gets a `state` subfolder")
     parser.add_argument("--num-classes", type=int, default=None,
                         help="keep the identity classifier if it has this many classes (ReID only)")
+    parser.add_argument("--lines-input", default=None,
+                        help="pnlcalib: the line network's checkpoint (--input is the keypoint one)")
     args = parser.parse_args(argv)
     try:
-        conversion = convert_file(args.arch, args.input, args.output, num_classes=args.num_classes)
+        conversion = convert_file(args.arch, args.input, args.output, num_classes=args.num_classes,
+                                  lines_path=args.lines_input)
     except (ImportError, FileNotFoundError, FileExistsError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

@@ -96,32 +96,69 @@ class Bottleneck(nn.Module):
         return nn.relu(y + x)
 
 
+class BasicBlock(nn.Module):
+    """3x3 (strided) -> 3x3, each with BatchNorm, plus the shortcut (ResNet-18/34, HRNet branches).
+
+    Attributes:
+      planes: output channels.
+      stride: stride of the first convolution and of the shortcut.
+
+    Call: x [batch, height, width, in] -> [batch, height / stride, width / stride, planes].
+    """
+
+    planes: int
+    stride: int = 1
+
+    @nn.compact
+    def __call__(self, x: jax.Array, *, train: bool) -> jax.Array:
+        y = conv(self.planes, 3, self.stride, name="conv1")(x)
+        y = nn.relu(batch_norm(train, "bn1")(y))
+        y = conv(self.planes, 3, name="conv2")(y)
+        y = batch_norm(train, "bn2")(y)
+        if self.stride != 1 or x.shape[-1] != self.planes:
+            x = conv(self.planes, 1, self.stride, name="downsample_0")(x)
+            x = batch_norm(train, "downsample_1")(x)
+        return nn.relu(y + x)
+
+
 class ResNet(nn.Module):
     """The ResNet trunk without its average pool and fully connected layer.
 
     Attributes:
-      stage_sizes: bottlenecks per stage; (3, 4, 6, 3) is ResNet-50, (3, 4, 23, 3) ResNet-101.
+      stage_sizes: blocks per stage; (3, 4, 6, 3) bottlenecks is ResNet-50, (3, 4, 23, 3)
+        ResNet-101, (2, 2, 2, 2) basic blocks ResNet-18.
       last_stride: stride of the last stage; 1 keeps a 16x16 (at 256x128) map as in the ReID
         strong baseline (Luo et al. 2019), 2 is the ImageNet network.
+      block: "bottleneck" (ResNet-50 and deeper) or "basic" (ResNet-18/34).
+      return_stages: return the stem (after conv1/bn1/relu, stride 2) and every stage's output
+        instead of the last map, for feature pyramids.
 
     Call: images [batch, height, width, 3] (normalised) -> feature map
-      [batch, height / (8 * last_stride), width / (8 * last_stride), 2048] (sizes rounded up at
-      every stride, as PyTorch does with these paddings).
+      [batch, height / (8 * last_stride), width / (8 * last_stride), 2048 (512 basic)] (sizes
+      rounded up at every stride, as PyTorch does with these paddings); with return_stages, the
+      list [stem, stage1, ..., stage4] at strides 2, 4, 8, 16, 8 * last_stride.
     """
 
     stage_sizes: Sequence[int] = (3, 4, 6, 3)
     last_stride: int = 2
+    block: str = "bottleneck"
+    return_stages: bool = False
 
     @nn.compact
-    def __call__(self, images: jax.Array, *, train: bool) -> jax.Array:
+    def __call__(self, images: jax.Array, *, train: bool) -> jax.Array | list[jax.Array]:
+        if self.block not in ("bottleneck", "basic"):
+            raise ValueError(f"block must be 'bottleneck' or 'basic', got {self.block!r}")
         x = conv(64, 7, 2, name="conv1")(images)
         x = nn.relu(batch_norm(train, "bn1")(x))
+        stages = [x]
         x = max_pool_3x3_s2(x)
         strides = (1, 2, 2, self.last_stride)
         for stage, (blocks, stride) in enumerate(zip(self.stage_sizes, strides)):
             planes = 64 * 2**stage
             for block in range(blocks):
-                x = Bottleneck(
+                make = Bottleneck if self.block == "bottleneck" else BasicBlock
+                x = make(
                     planes, stride if block == 0 else 1, name=f"layer{stage + 1}_{block}"
                 )(x, train=train)
-        return x
+            stages.append(x)
+        return stages if self.return_stages else x

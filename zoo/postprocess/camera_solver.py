@@ -48,9 +48,11 @@ from zoo.geometry.pitch import (
     CLASS_INDEX,
     LINE_CLASSES,
     Pitch,
+    _tangent_points,
     keypoints,
 )
 from zoo.postprocess import plane_homography as planes
+from zoo.postprocess.plane_homography import IMAGE_SCALE
 
 WIDTH, HEIGHT = 960, 540
 NUM_CLASSES = len(LINE_CLASSES)
@@ -74,6 +76,7 @@ class SolverConfig:
     ransac_hypotheses: int = 48
     iterations: tuple[int, int] = (25, 15)  # LM iterations with / without derived points
     inlier_px: float = 5.0  # what counts as explained when measuring confidence
+    expected_px: float = 2.5  # confidence exp(-(e / expected_px)^2) for an expected error e
     # Gaussian priors keep weakly seen parameters sane: sigma of k1 and k2, of log(fy / fx).
     distortion_sigma: float = 0.3
     aspect_sigma: float = 0.01
@@ -158,6 +161,51 @@ def _intersections(pitch: Pitch = Pitch()):
 
 
 INTERSECTION_A, INTERSECTION_B, INTERSECTION_WORLD = _intersections()
+
+
+def _conic_points(pitch: Pitch = Pitch()):
+    """Points a circle gives with a line, each as a pair of candidate world points (the image
+    does not say which of the two image points is which, so both labellings are proposed and
+    RANSAC keeps the consistent one).
+
+    Returns (circle [R] class, kind [R] 0: the circle meets the line `first` [R]; 1: the
+    tangents from the crossing of lines `first` and `second` touch it, world [R, 2, 3]).
+    """
+    named = pitch.key_points()
+    rows = []
+    for circle, line, (a, b) in (
+        ("Circle central", "Middle line", ("T_HALFWAY_LINE_AND_CENTER_CIRCLE_INTERSECTION",
+                                           "B_HALFWAY_LINE_AND_CENTER_CIRCLE_INTERSECTION")),
+        ("Circle left", "Big rect. left main", ("TL_16M_LINE_AND_PENALTY_ARC_INTERSECTION",
+                                                "BL_16M_LINE_AND_PENALTY_ARC_INTERSECTION")),
+        ("Circle right", "Big rect. right main", ("TR_16M_LINE_AND_PENALTY_ARC_INTERSECTION",
+                                                  "BR_16M_LINE_AND_PENALTY_ARC_INTERSECTION")),
+    ):
+        rows.append((CLASS_INDEX[circle], 0, CLASS_INDEX[line], CLASS_INDEX[line],
+                     np.stack([named[a], named[b]])))
+    for circle, centre, (first, second) in (
+        ("Circle central", "CENTER_MARK", ("Side line top", "Middle line")),
+        ("Circle central", "CENTER_MARK", ("Side line bottom", "Middle line")),
+        ("Circle left", "L_PENALTY_MARK", ("Big rect. left top", "Big rect. left main")),
+        ("Circle left", "L_PENALTY_MARK", ("Big rect. left bottom", "Big rect. left main")),
+        ("Circle right", "R_PENALTY_MARK", ("Big rect. right top", "Big rect. right main")),
+        ("Circle right", "R_PENALTY_MARK", ("Big rect. right bottom", "Big rect. right main")),
+    ):
+        (p, q), (r, t) = ELEMENT_ENDS[CLASS_INDEX[first]], ELEMENT_ENDS[CLASS_INDEX[second]]
+        u = np.linalg.lstsq(np.stack([q - p, -(t - r)], 1), r - p, rcond=None)[0][0]
+        through = p + u * (q - p)
+        touching = _tangent_points(named[centre], through, CENTER_CIRCLE_RADIUS)
+        rows.append((CLASS_INDEX[circle], 1, CLASS_INDEX[first], CLASS_INDEX[second], touching))
+    circle, kind, first, second, world = (np.array(x) for x in zip(*rows))
+    return circle, kind, first, second, world
+
+
+CONIC_CIRCLE, CONIC_KIND, CONIC_FIRST, CONIC_SECOND, CONIC_WORLD = _conic_points()
+# Every derived point: line intersections, then per conic row its two points in both labellings.
+DERIVED_WORLD = np.concatenate([
+    INTERSECTION_WORLD,
+    np.concatenate([CONIC_WORLD, CONIC_WORLD[:, ::-1]], axis=1).reshape(-1, 3),
+])
 # Planes for initial cameras: (origin, axis a, axis b, size of its coordinates in metres).
 PLANES = (
     (np.zeros(3), np.array([1.0, 0, 0]), np.array([0, 1.0, 0]), 50.0),
@@ -175,32 +223,42 @@ def observations_from_annotations(
     width: int = WIDTH,
     height: int = HEIGHT,
     max_points_per_class: int = 16,
+    line_slots: int | None = None,
 ) -> Observations:
     """Observations of a batch of official annotations (class -> normalised points [n, 2]).
 
     Points are scaled by (W - 1, H - 1) as the evaluator scales them; "Goal unknown" and "Line
     unknown" have no pitch element and are left out; a class with more points than
-    `max_points_per_class` keeps that many, spread along its list. No keypoints.
+    `max_points_per_class` keeps that many, spread along its list. No keypoints. `line_slots`
+    pads every image to that many line points (fewer points per class are kept where an image
+    has more), so that batches share one compiled solver; by default the batch's largest count.
     """
     rows = []
     for lines in annotations:
-        pixels, classes = [], []
+        kept = {}
         for name, points in lines.items():
             index = CLASS_INDEX.get(name)
             if index is None:
                 raise ValueError(f"unknown line class {name!r}")
             points = np.asarray(points, np.float64).reshape(-1, 2)
-            if ELEMENT_KIND[index] == 0 or len(points) == 0:
-                continue
-            if len(points) > max_points_per_class:
-                points = points[np.linspace(0, len(points) - 1, max_points_per_class).astype(int)]
+            if ELEMENT_KIND[index] != 0 and len(points):
+                kept[index] = points
+        per_class = max_points_per_class
+        while line_slots is not None and sum(min(len(p), per_class) for p in kept.values()) > line_slots:
+            per_class -= 1
+            if per_class < 2:
+                raise ValueError(f"{len(kept)} line classes do not fit in {line_slots} line slots")
+        pixels, classes = [], []
+        for index, points in kept.items():
+            if len(points) > per_class:
+                points = points[np.linspace(0, len(points) - 1, per_class).round().astype(int)]
             pixels.append(points * [width - 1, height - 1])
             classes.append(np.full(len(points), index))
         rows.append(
             (np.concatenate(pixels) if pixels else np.zeros((0, 2)),
              np.concatenate(classes) if classes else np.zeros(0, int))
         )
-    size = max(1, max(len(c) for _, c in rows))
+    size = line_slots or max(1, max((len(c) for _, c in rows), default=1))
     batch = len(rows)
     line_pixel = np.zeros((batch, size, 2), np.float32)
     line_class = np.zeros((batch, size), np.int32)
@@ -260,20 +318,75 @@ def _fit_lines(pixel, classes, weight):
     return lines, jnp.where(valid[:, None, None], ends, 0.0), valid
 
 
-def _derived_points(lines, valid):
-    """Intersections of fitted lines: (pixel [Q, 2], weight [Q] 0/1)."""
+def _near_image(pixel):
+    return ((pixel[..., 0] > -0.5 * WIDTH) & (pixel[..., 0] < 1.5 * WIDTH)
+            & (pixel[..., 1] > -0.5 * HEIGHT) & (pixel[..., 1] < 1.5 * HEIGHT))
+
+
+def _dehomogenise(point):
+    w = point[..., 2:]
+    return point[..., :2] / jnp.where(jnp.abs(w) > 1e-9, w, 1e-9)
+
+
+def _fit_conics(pixel, classes, weight):
+    """Algebraic conic fits of the circle classes: (conics [28, 3, 3] symmetric, in pixels, valid
+    [28]); valid needs 5 points of an ellipse."""
+    x, y = (pixel[:, 0] - WIDTH / 2) / IMAGE_SCALE, (pixel[:, 1] - HEIGHT / 2) / IMAGE_SCALE
+    design = jnp.stack([x * x, x * y, y * y, x, y, jnp.ones_like(x)], -1)  # [L, 6]
+    one_hot = jax.nn.one_hot(classes, NUM_CLASSES) * weight[:, None]  # [L, 28]
+    scatter = jnp.einsum("lc,li,lj->cij", one_hot, design, design)
+    _, vectors = jnp.linalg.eigh(scatter)
+    a, b, c, d, e, f = jnp.moveaxis(vectors[..., 0], -1, 0)
+    normalised = jnp.stack([jnp.stack([a, b / 2, d / 2], -1), jnp.stack([b / 2, c, e / 2], -1),
+                            jnp.stack([d / 2, e / 2, f], -1)], -2)
+    # Back to pixels: x_n = T x_p, so C_p = T^T C_n T.
+    to_normalised = jnp.array([[1 / IMAGE_SCALE, 0, -WIDTH / 2 / IMAGE_SCALE],
+                               [0, 1 / IMAGE_SCALE, -HEIGHT / 2 / IMAGE_SCALE], [0, 0, 1.0]])
+    conics = to_normalised.T @ normalised @ to_normalised
+    ellipse = b * b - 4 * a * c < 0
+    valid = (jnp.asarray(ELEMENT_KIND) == 2) & (jnp.sum(one_hot > 0, 0) >= 5) & ellipse
+    return conics, valid
+
+
+def _line_conic(line, conic):
+    """The two points [2, 2] where a line meets a conic (pixels), and whether they are real."""
+    a, b, c = line[0], line[1], line[2]
+    direction = jnp.stack([-b, a, 0.0])
+    foot = jnp.stack([-a * c, -b * c, a * a + b * b])
+    qa = direction @ conic @ direction
+    qb = direction @ conic @ foot
+    qc = foot @ conic @ foot
+    discriminant = qb * qb - qa * qc
+    root = jnp.sqrt(jnp.maximum(discriminant, 0.0))
+    t = (-qb + jnp.stack([root, -root])) / jnp.where(jnp.abs(qa) > 1e-12, qa, 1e-12)
+    points = _dehomogenise(foot[None] + t[:, None] * direction[None])
+    return points, (discriminant > 0) & (jnp.abs(qa) > 1e-12)
+
+
+def _derived_points(lines, valid, conics, conic_valid):
+    """Derived keypoints (pixel [D, 2], weight [D] 0/1), world points `DERIVED_WORLD`:
+    intersections of fitted lines, then circles with lines and tangent points (both labellings)."""
     a, b = jnp.asarray(INTERSECTION_A), jnp.asarray(INTERSECTION_B)
     crossing = jnp.cross(lines[a], lines[b])
     sine = jnp.abs(crossing[:, 2])  # unit normals: |n_a x n_b| = |sin(angle)|
-    pixel = crossing[:, :2] / jnp.where(jnp.abs(crossing[:, 2:]) > 1e-9, crossing[:, 2:], 1e-9)
-    near = (
-        (pixel[:, 0] > -0.5 * WIDTH)
-        & (pixel[:, 0] < 1.5 * WIDTH)
-        & (pixel[:, 1] > -0.5 * HEIGHT)
-        & (pixel[:, 1] < 1.5 * HEIGHT)
-    )
-    ok = valid[a] & valid[b] & (sine > 0.1) & near
-    return jnp.where(ok[:, None], pixel, 0.0), ok.astype(jnp.float32)
+    pixel = _dehomogenise(crossing)
+    ok = valid[a] & valid[b] & (sine > 0.1) & _near_image(pixel)
+    # Circles: with a line (its fitted line), or with the polar of a line crossing (tangents).
+    first, second = jnp.asarray(CONIC_FIRST), jnp.asarray(CONIC_SECOND)
+    circle, kind = jnp.asarray(CONIC_CIRCLE), jnp.asarray(CONIC_KIND)
+    through = jnp.cross(lines[first], lines[second])
+    polar = jnp.einsum("rij,rj->ri", conics[circle], through)
+    cutting = jnp.where((kind == 0)[:, None], lines[first], polar)
+    cutting = cutting / jnp.linalg.norm(cutting[:, :2], axis=-1, keepdims=True).clip(1e-12)
+    conic_pixel, real = jax.vmap(_line_conic)(cutting, conics[circle])  # [R, 2, 2]
+    crossing_ok = jnp.where(kind == 0, True, valid[second] & (jnp.abs(through[:, 2]) > 1e-9))
+    conic_ok = real & conic_valid[circle] & valid[first] & crossing_ok
+    conic_ok = conic_ok[:, None] & _near_image(conic_pixel)
+    both = jnp.concatenate([conic_pixel, conic_pixel], axis=1).reshape(-1, 2)
+    both_ok = jnp.concatenate([conic_ok, conic_ok], axis=1).reshape(-1)
+    both_ok = both_ok & jnp.repeat(conic_ok.all(-1), 4)  # both points, or none
+    pixel = jnp.concatenate([jnp.where(ok[:, None], pixel, 0.0), jnp.where(both_ok[:, None], both, 0.0)])
+    return pixel, jnp.concatenate([ok, both_ok]).astype(jnp.float32)
 
 
 # ----------------------------------------------------------------------------- initial cameras
@@ -310,7 +423,7 @@ def _plane_correspondences(plane, points_world, points_pixel, points_weight, lin
 def _initial_parameters(obs_one, derived_pixel, derived_weight, lines, ends, valid, key, config):
     """Initial parameter vectors [K, 10] (one per plane and threshold) and whether each had
     enough support [K]."""
-    world = jnp.concatenate([obs_one.point_world, jnp.asarray(INTERSECTION_WORLD, jnp.float32)])
+    world = jnp.concatenate([obs_one.point_world, jnp.asarray(DERIVED_WORLD, jnp.float32)])
     pixel = jnp.concatenate([obs_one.point_pixel, derived_pixel])
     weight = jnp.concatenate([(obs_one.point_weight > 0).astype(jnp.float32), derived_weight])
     center = jnp.array([WIDTH / 2, HEIGHT / 2])
@@ -543,12 +656,42 @@ def _levenberg_marquardt(params, residual_fn, phases: jax.Array, scale: float):
     return params, cost
 
 
+# Where the confidence looks at a camera: a 5 m grid over the pitch and its surroundings.
+_GRID = np.stack(np.meshgrid(np.arange(-55.0, 55.1, 5.0), np.arange(-35.0, 35.1, 5.0)), -1).reshape(-1, 2)
+GRID_WORLD = np.concatenate([_GRID, np.zeros((len(_GRID), 1))], -1)
+
+
+def _expected_error(params, residual_fn, config):
+    """How far (pixels, RMS over the pitch grid points in the image) the camera's picture of the
+    pitch may be off: the Gauss-Newton covariance of the parameters (observations with the
+    inlier RMS as noise, at least 1 px; robust weights; the priors) propagated to the pitch.
+    A camera the observations do not determine (too few or degenerate lines) is far off."""
+    r, jacobian = residual_fn(params, 1), jax.jacfwd(lambda p: residual_fn(p, 1))(params)
+    weight = 1.0 / (1.0 + (r / config.cauchy_px) ** 2)
+    information = jacobian.T @ (weight[:, None] * jacobian)
+    noise = jnp.maximum(jnp.sqrt(jnp.sum(weight * r * r) / jnp.maximum(jnp.sum(weight), 1.0)), 1.0)
+    covariance = jnp.linalg.pinv(information) * noise**2
+    grid = jnp.asarray(GRID_WORLD, jnp.float32)
+
+    def project(p):
+        return _point_residuals(_lens(p), grid, jnp.zeros((len(GRID_WORLD), 2)))
+
+    pixels = project(params)
+    sensitivity = jax.jacfwd(project)(params)  # [G, 2, 10]
+    variance = jnp.einsum("gip,pq,giq->g", sensitivity, covariance, sensitivity)
+    inside = ((pixels[:, 0] >= 0) & (pixels[:, 0] < WIDTH) & (pixels[:, 1] >= 0)
+              & (pixels[:, 1] < HEIGHT))
+    mean = jnp.sum(jnp.where(inside, variance, 0.0)) / jnp.maximum(jnp.sum(inside), 1)
+    return jnp.where(jnp.any(inside), jnp.sqrt(mean), jnp.inf)
+
+
 def _solve_one(obs_one: Observations, key, config: SolverConfig):
     lines, ends, valid = _fit_lines(obs_one.line_pixel, obs_one.line_class, obs_one.line_weight)
-    derived_pixel, derived_weight = _derived_points(lines, valid)
+    conics, conic_valid = _fit_conics(obs_one.line_pixel, obs_one.line_class, obs_one.line_weight)
+    derived_pixel, derived_weight = _derived_points(lines, valid, conics, conic_valid)
     initial, supported = _initial_parameters(
         obs_one, derived_pixel, derived_weight, lines, ends, valid, key, config)
-    world = jnp.concatenate([obs_one.point_world, jnp.asarray(INTERSECTION_WORLD, jnp.float32)])
+    world = jnp.concatenate([obs_one.point_world, jnp.asarray(DERIVED_WORLD, jnp.float32)])
     pixel = jnp.concatenate([obs_one.point_pixel, derived_pixel])
     point_w = jnp.concatenate([obs_one.point_weight * config.point_weight,
                                derived_weight * config.derived_weight])
@@ -585,10 +728,10 @@ def _solve_one(obs_one: Observations, key, config: SolverConfig):
         jnp.where(line_in, line_error**2, 0.0))
     rms = jnp.sqrt(squared / jnp.maximum(inliers, 1))
     share = inliers / jnp.maximum(total, 1)
-    # Ten parameters: below 12 explained constraints the camera is not determined.
-    enough = jnp.clip((inliers - 12.0) / 12.0, 0.0, 1.0)
-    sane = (params[5] < -0.5) & jnp.isfinite(costs[best]) & (jnp.abs(params[8]) < 2.0) & (jnp.abs(params[9]) < 2.0)
-    confidence = jnp.where(sane, share * enough * jnp.exp(-((rms / 3.0) ** 2)), 0.0)
+    expected = _expected_error(params, phased, config)
+    sane = ((params[5] < -0.5) & jnp.isfinite(costs[best]) & (jnp.abs(params[8]) < 2.0)
+            & (jnp.abs(params[9]) < 2.0) & (inliers >= 6))
+    confidence = jnp.where(sane, share * jnp.exp(-((expected / config.expected_px) ** 2)), 0.0)
     return params, confidence, rms, inliers, costs[best]
 
 
@@ -598,15 +741,60 @@ def _solve_batch(obs: Observations, key: jax.Array, config: SolverConfig):
     return jax.vmap(_solve_one, in_axes=(0, 0, None))(obs, keys, config)
 
 
-def solve(obs: Observations, *, config: SolverConfig = SolverConfig(), seed: int = 0) -> Solution:
-    """Cameras of a batch of images (see the module docstring); numpy in, numpy out."""
-    as_jax = Observations(*(jnp.asarray(x) for x in obs))
-    params, confidence, rms, inliers, cost = _solve_batch(as_jax, jax.random.key(seed), config)
-    cameras = Camera(*(np.asarray(f, np.float64) for f in camera_of(params)))
+def pad_observations(obs: Observations, points: int, lines: int) -> Observations:
+    """The observations with `points` keypoint slots and `lines` line slots (empty slots have
+    weight 0), so that batches of different sizes share one compiled solver."""
+    have_points, have_lines = obs.point_pixel.shape[1], obs.line_pixel.shape[1]
+    if have_points > points or have_lines > lines:
+        raise ValueError(f"{have_points} keypoints and {have_lines} line points do not fit in "
+                         f"{points} and {lines} slots")
+
+    def pad(x, size):
+        x = np.asarray(x)
+        widths = [(0, 0), (0, size - x.shape[1])] + [(0, 0)] * (x.ndim - 2)
+        return np.pad(x, widths)
+
+    return Observations(
+        pad(obs.point_world, points), pad(obs.point_pixel, points), pad(obs.point_weight, points),
+        pad(obs.line_pixel, lines), pad(obs.line_class, lines), pad(obs.line_weight, lines),
+    )
+
+
+def solve(
+    obs: Observations,
+    *,
+    config: SolverConfig = SolverConfig(),
+    seed: int = 0,
+    chunk: int | None = None,
+    slots: tuple[int, int] | None = None,
+) -> Solution:
+    """Cameras of a batch of images (see the module docstring); numpy in, numpy out.
+
+    chunk: solve `chunk` images at a time, the last chunk padded with empty images, so that any
+    number of images runs on one compiled program (and memory stays bounded). slots: (keypoint,
+    line point) slots to pad every image to (`pad_observations`), for the same reason.
+    """
+    if slots is not None:
+        obs = pad_observations(obs, *slots)
+    count = obs.line_pixel.shape[0]
+    chunk = chunk or count
+    parts = []
+    for start in range(0, count, chunk):
+        part = [np.asarray(x)[start : start + chunk] for x in obs]
+        missing = chunk - len(part[0])
+        if missing:  # empty images: weight 0 everywhere
+            part = [np.concatenate([x, np.zeros((missing,) + x.shape[1:], x.dtype)]) for x in part]
+        key = jax.random.fold_in(jax.random.key(seed), start)
+        outputs = _solve_batch(Observations(*(jnp.asarray(x) for x in part)), key, config)
+        parts.append([np.asarray(x)[: chunk - missing] for x in outputs])
+    params, confidence, rms, inliers, cost = (np.concatenate(x) for x in zip(*parts))
+    # Angles in (-180, 180]: the solver's are unbounded (any turn is the same camera).
+    params[:, :3] = np.angle(np.exp(1j * params[:, :3]))
+    cameras = Camera(*(np.asarray(f, np.float64) for f in camera_of(jnp.asarray(params))))
     return Solution(
         cameras=cameras,
-        confidence=np.asarray(confidence, np.float64),
-        inlier_rms=np.asarray(rms, np.float64),
-        inliers=np.asarray(inliers),
-        cost=np.asarray(cost, np.float64),
+        confidence=confidence.astype(np.float64),
+        inlier_rms=rms.astype(np.float64),
+        inliers=inliers,
+        cost=cost.astype(np.float64),
     )

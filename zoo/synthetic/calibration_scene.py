@@ -228,8 +228,9 @@ def _draw_polyline(image, camera, points, colour, width_m, thickness_min=1):
     """Projects world points [n, 3] and draws them as an anti-aliased polyline of the object's
     width in metres (at least `thickness_min` pixels)."""
     pixels, in_front = camera_lib.project(camera, points)
-    if not in_front.all():
+    if not in_front.all() or not np.isfinite(pixels).all():
         return
+    pixels = np.clip(pixels, -1e5, 1e5)  # OpenCV's fixed-point coordinates must fit in int32
     local = camera_lib.camera_coordinates(points, camera.rotation(), camera.position)
     depth = float(np.median(local[:, 2]))
     thickness = max(thickness_min, int(round(camera.focal_length[0] * width_m / depth)))

@@ -12,6 +12,7 @@ _REGISTRY = {
     "action_spotting": "zoo.tasks.action_spotting",
     "ball_spotting": "zoo.tasks.ball_spotting",
     "reid": "zoo.tasks.reid",
+    "calibration": "zoo.tasks.calibration",
 }
 
 
