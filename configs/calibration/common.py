@@ -89,14 +89,14 @@ def base(variant: str) -> ml_collections.ConfigDict:
     config.train.checkpoint_every_steps = 200
 
     if variant == "synthetic":
-        config.data.image_size = (144, 256)
+        config.data.image_size = (128, 224)
         config.data.sigma = 1.5
         config.data.read_threads = 1
         config.loss.positive_weight = 20.0
         config.train.batch_size = 8
-        config.train.num_steps = 1500
+        config.train.num_steps = 800
         config.optimizer.schedule = "cosine"
-        config.optimizer.warmup_steps = 50
+        config.optimizer.warmup_steps = 40
         config.eval.batch_size = 16
     elif variant == "tiny":
         config.data.image_size = (72, 128)

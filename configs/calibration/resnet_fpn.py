@@ -5,7 +5,7 @@ background at stride 2, softmax), the same targets, solver and evaluation as hrn
     python train.py --config configs/calibration/resnet_fpn.py --workdir runs/calib_fpn
 
 Variants after the colon: synthetic (default: trains on 2 CPU cores on the synthetic images at
-256x144 with a 64-channel pyramid), baseline (960x540, the published training recipe with this
+224x128 with a 64-channel pyramid), baseline (960x540, the published training recipe with this
 backbone), tiny (see common.py).
 """
 

@@ -75,7 +75,7 @@ def flatten_annotation(lines, path) -> tuple[np.ndarray, np.ndarray]:
         if outside.any():
             i = int(np.flatnonzero(outside)[0])
             raise formats.CalibrationFormatError(
-                path, f"{name!r}[{i}]: point ({xy[i, 0]!r}, {xy[i, 1]!r}) is outside the image "
+                path, f"{name!r}[{i}]: point ({float(xy[i, 0])!r}, {float(xy[i, 1])!r}) is outside the image "
                 "(coordinates are normalised to [0, 1])")
         classes.append(np.full(len(xy), CLASS_INDEX[name], np.int64))
         points.append(xy)
@@ -130,8 +130,9 @@ class Builder(tfds.core.GeneratorBasedBuilder):
                 "point_class": tfds.features.Sequence(
                     tfds.features.ClassLabel(names=list(LINE_CLASSES)),
                     doc="line class of each annotated point (official lines_classes order)"),
+                # Raw bytes: a tf.Example float list would round the float64 values to float32.
                 "point_xy": tfds.features.Tensor(
-                    shape=(None, 2), dtype=np.float64,
+                    shape=(None, 2), dtype=np.float64, encoding=tfds.features.Encoding.BYTES,
                     doc="annotated points, normalised to [0, 1], grouped by class in file order"),
             }),
             homepage=_HOMEPAGE,

@@ -118,7 +118,11 @@ def convert(arch: str, checkpoint: Any, *, num_classes: int | None = None,
             return convert_published(checkpoint, lines_checkpoint)
         if lines_checkpoint is not None:
             raise ValueError("--lines-input applies to --arch pnlcalib only.")
-        return convert_timm_hrnet(checkpoint)
+        conversion = convert_timm_hrnet(checkpoint)
+        width = conversion.variables["params"]["keypoints"]["stage2_0"]["branches_0_0"]["conv1"]["kernel"].shape[-1]
+        if f"hrnet_w{width}" != arch:
+            raise ValueError(f"The checkpoint is an HRNet-W{width}, not {arch}.")
+        return conversion
     if arch in REGNETY:
         if num_classes is not None:
             raise ValueError(f"--num-classes does not apply to {arch}: its ImageNet classifier is always dropped.")

@@ -53,8 +53,22 @@ def infer_width(state: Mapping[str, np.ndarray]) -> int:
     return int(state[key].shape[0])
 
 
-def _abstract_network(width: int, outputs: int, image_shape=(1, 64, 64, 3)) -> dict[str, Any]:
-    network = HeatmapNetwork(outputs, backbone="hrnet", width=width)
+def infer_depth(state: Mapping[str, np.ndarray]) -> tuple[tuple[int, int, int], int]:
+    """(modules in stages 2-4, basic blocks per branch) of an HRNet state dict."""
+    modules = []
+    for stage in (2, 3, 4):
+        found = {int(m[1]) for k in state if (m := re.match(rf"stage{stage}\.(\d+)\.", k))}
+        modules.append(max(found) + 1 if found else 0)
+    blocks = {int(m[1]) for k in state if (m := re.match(r"stage2\.0\.branches\.0\.(\d+)\.", k))}
+    if not all(modules) or not blocks:
+        raise ValueError("Not an HRNet state dict: stages 2-4 are incomplete.")
+    return tuple(modules), max(blocks) + 1
+
+
+def _abstract_network(state, outputs: int, image_shape=(1, 64, 64, 3)) -> dict[str, Any]:
+    modules, blocks = infer_depth(state)
+    network = HeatmapNetwork(outputs, backbone="hrnet", width=infer_width(state),
+                             hrnet_modules=modules, hrnet_blocks=blocks)
     return jax.eval_shape(
         lambda: network.init(jax.random.key(0), jnp.zeros(image_shape, jnp.float32), train=False))
 
@@ -92,7 +106,7 @@ def convert_network(checkpoint: Mapping[str, Any]) -> tuple[Conversion, int, int
         raise ValueError("Not a published heatmap network: no 'head.0.3.weight' (a timm ImageNet "
                          "checkpoint? use --arch hrnet_w48).")
     outputs = int(state["head.0.3.weight"].shape[0])
-    variables, used, problems = _fill(state, _abstract_network(width, outputs), skip_head=False)
+    variables, used, problems = _fill(state, _abstract_network(state, outputs), skip_head=False)
     check_consumed(state, used, {}, problems, f"HRNetV2-W{width} heatmap network")
     return Conversion(variables, {}), width, outputs
 
@@ -126,7 +140,7 @@ def convert_timm_hrnet(checkpoint: Mapping[str, Any], *, separate_networks: bool
     the classification branch is dropped (and reported), the heads stay fresh."""
     state = unwrap_state_dict(checkpoint)
     width = infer_width(state)
-    expected = _abstract_network(width, 2)
+    expected = _abstract_network(state, 2)
     variables, used, problems = _fill(state, expected, skip_head=True)
     dropped = {k: "timm's ImageNet classification branch" for k in state if k.startswith(TIMM_CLASSIFIER)}
     check_consumed(state, used, dropped, problems, f"timm hrnet_w{width}")

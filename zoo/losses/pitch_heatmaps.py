@@ -16,12 +16,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-import cv2
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-_SHIFT = 4  # sub-pixel bits of OpenCV's line drawing
 
 
 def _with_background(channels: np.ndarray) -> np.ndarray:
@@ -59,6 +57,18 @@ def order_along_line(points: np.ndarray) -> np.ndarray:
     return points[np.argsort(centred @ vt[0])]
 
 
+def _distance_to_polyline(xs: np.ndarray, ys: np.ndarray, polyline: np.ndarray) -> np.ndarray:
+    """Distance [len(ys), len(xs)] of grid pixels to a polyline [n, 2] (exact, segment by segment)."""
+    px, py = np.meshgrid(xs, ys)
+    best = np.full(px.shape, np.inf)
+    for (ax, ay), (bx, by) in zip(polyline[:-1], polyline[1:]):
+        dx, dy = bx - ax, by - ay
+        length2 = dx * dx + dy * dy
+        t = np.clip(((px - ax) * dx + (py - ay) * dy) / max(length2, 1e-12), 0.0, 1.0)
+        best = np.minimum(best, np.hypot(px - (ax + t * dx), py - (ay + t * dy)))
+    return best
+
+
 def line_heatmaps(
     lines: Mapping[int, np.ndarray], num_lines: int, shape: tuple[int, int], sigma: float
 ) -> np.ndarray:
@@ -66,17 +76,18 @@ def line_heatmaps(
     [h, w, num_lines + 1] float32: a Gaussian of the distance to the polyline through the points."""
     height, width = shape
     channels = np.zeros((height, width, num_lines), np.float32)
+    reach = 4 * sigma
     for channel, points in lines.items():
         points = np.asarray(points, np.float64)
         if len(points) < 2 or not np.isfinite(points).all():
             continue
-        mask = np.full((height, width), 255, np.uint8)
-        polyline = np.round(order_along_line(points) * (1 << _SHIFT)).astype(np.int32)
-        cv2.polylines(mask, [polyline], False, 0, 1, cv2.LINE_8, _SHIFT)
-        if mask.all():  # the line misses the heatmap
+        # Only the pixels near the line can be above exp(-8).
+        x0, y0 = np.maximum(np.floor(points.min(0) - reach), 0).astype(int)
+        x1, y1 = np.minimum(np.ceil(points.max(0) + reach) + 1, [width, height]).astype(int)
+        if x1 <= x0 or y1 <= y0:
             continue
-        distance = cv2.distanceTransform(mask, cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
-        channels[..., channel] = np.exp(-(distance**2) / (2 * sigma * sigma))
+        distance = _distance_to_polyline(np.arange(x0, x1), np.arange(y0, y1), order_along_line(points))
+        channels[y0:y1, x0:x1, channel] = np.exp(-(distance**2) / (2 * sigma * sigma))
     return _with_background(channels)
 
 

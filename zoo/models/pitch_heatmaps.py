@@ -29,7 +29,13 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from zoo.models.hrnet import concatenated_branches, hrnet_backbone, upsample_nearest
+from zoo.models.hrnet import (
+    BLOCKS_PER_BRANCH,
+    STAGE_MODULES,
+    concatenated_branches,
+    hrnet_backbone,
+    upsample_nearest,
+)
 from zoo.models.resnet import ResNet, batch_norm, conv
 
 BACKBONES = ("hrnet", "resnet_fpn")
@@ -94,6 +100,8 @@ class HeatmapNetwork(nn.Module):
     width: int = 48
     resnet_depth: int = 18
     activation: str = "softmax"
+    hrnet_modules: tuple[int, int, int] = STAGE_MODULES
+    hrnet_blocks: int = BLOCKS_PER_BRANCH
 
     @nn.compact
     def __call__(self, images: jax.Array, *, train: bool) -> jax.Array:
@@ -105,7 +113,8 @@ class HeatmapNetwork(nn.Module):
 def backbone_features(module, images, *, train: bool) -> tuple[jax.Array, jax.Array]:
     """(stride-4 features, stride-2 skip) of `module.backbone`, built inside `module`."""
     if module.backbone == "hrnet":
-        branches, stem = hrnet_backbone(images, width=module.width, train=train)
+        branches, stem = hrnet_backbone(images, width=module.width, train=train,
+                                        stage_modules=module.hrnet_modules, blocks=module.hrnet_blocks)
         return concatenated_branches(branches), stem
     if module.backbone == "resnet_fpn":
         return ResNetFPN(module.resnet_depth, module.width, name="backbone")(images, train=train)
@@ -122,6 +131,8 @@ class PitchHeatmapNet(nn.Module):
       separate_networks: one backbone per output set (as published) or one shared backbone.
       num_keypoints, num_lines: heatmap classes, each plus a background channel.
       line_activation: "softmax" (line heatmaps) or "sigmoid" (PnLCalib's line-end heatmaps).
+      hrnet_modules, hrnet_blocks: HRNet modules in stages 2-4 and basic blocks per branch
+        ((1, 4, 3) and 4 in HRNetV2; smaller for the "small" HRNets).
     """
 
     backbone: str = "hrnet"
@@ -131,6 +142,8 @@ class PitchHeatmapNet(nn.Module):
     num_keypoints: int = 57
     num_lines: int = 23
     line_activation: str = "softmax"
+    hrnet_modules: tuple[int, int, int] = STAGE_MODULES
+    hrnet_blocks: int = BLOCKS_PER_BRANCH
 
     @nn.compact
     def __call__(self, images: jax.Array, *, train: bool = False) -> dict[str, jax.Array]:
@@ -138,7 +151,8 @@ class PitchHeatmapNet(nn.Module):
             raise ValueError(f"model.line_activation must be one of {ACTIVATIONS}, got "
                              f"{self.line_activation!r}")
         if self.separate_networks:
-            common = dict(backbone=self.backbone, width=self.width, resnet_depth=self.resnet_depth)
+            common = dict(backbone=self.backbone, width=self.width, resnet_depth=self.resnet_depth,
+                          hrnet_modules=tuple(self.hrnet_modules), hrnet_blocks=self.hrnet_blocks)
             keypoints = HeatmapNetwork(self.num_keypoints + 1, **common, name="keypoints")(
                 images, train=train)
             lines = HeatmapNetwork(self.num_lines + 1, **common, activation=self.line_activation,

@@ -52,7 +52,7 @@ from zoo.geometry.pitch import (
     keypoints,
 )
 from zoo.postprocess import plane_homography as planes
-from zoo.postprocess.plane_homography import IMAGE_SCALE
+from zoo.postprocess.plane_homography import IMAGE_SCALE, inverse3
 
 WIDTH, HEIGHT = 960, 540
 NUM_CLASSES = len(LINE_CLASSES)
@@ -525,26 +525,14 @@ def _undistort(pixel: jax.Array, lens: _Lens, iterations: int = 8):
     """Undistorted normalised coordinates (x, y) [N] of pixels [N, 2] (radial k1, k2)."""
     xd = (pixel[:, 0] - WIDTH / 2) / lens.fx
     yd = (pixel[:, 1] - HEIGHT / 2) / lens.fy
-    x, y = xd, yd
-    for _ in range(iterations):  # fixed point of x = x_d / (1 + k1 r^2 + k2 r^4)
+
+    def fixed_point(_, xy):  # x = x_d / (1 + k1 r^2 + k2 r^4)
+        x, y = xy
         r2 = x * x + y * y
         factor = 1.0 + lens.k1 * r2 + lens.k2 * r2 * r2
-        x, y = xd / factor, yd / factor
-    return x, y
+        return xd / factor, yd / factor
 
-
-def _inverse3(m: jax.Array) -> jax.Array:
-    """The inverse of a 3x3 matrix by cofactors (elementwise: cheap to differentiate and fuse)."""
-    cofactor = jnp.stack([
-        jnp.stack([m[1, 1] * m[2, 2] - m[1, 2] * m[2, 1], m[1, 2] * m[2, 0] - m[1, 0] * m[2, 2],
-                   m[1, 0] * m[2, 1] - m[1, 1] * m[2, 0]]),
-        jnp.stack([m[0, 2] * m[2, 1] - m[0, 1] * m[2, 2], m[0, 0] * m[2, 2] - m[0, 2] * m[2, 0],
-                   m[0, 1] * m[2, 0] - m[0, 0] * m[2, 1]]),
-        jnp.stack([m[0, 1] * m[1, 2] - m[0, 2] * m[1, 1], m[0, 2] * m[1, 0] - m[0, 0] * m[1, 2],
-                   m[0, 0] * m[1, 1] - m[0, 1] * m[1, 0]]),
-    ])
-    determinant = jnp.sum(m[0] * cofactor[0])
-    return cofactor.T / determinant
+    return jax.lax.fori_loop(0, iterations, fixed_point, (xd, yd))
 
 
 def _ground_conics(lens: _Lens) -> jax.Array:
@@ -555,7 +543,7 @@ def _ground_conics(lens: _Lens) -> jax.Array:
     ground = jnp.stack([jnp.stack([r0[0], r0[1], translation[0]]),
                         jnp.stack([r1[0], r1[1], translation[1]]),
                         jnp.stack([r2[0], r2[1], translation[2]])])
-    inverse = _inverse3(ground)
+    inverse = inverse3(ground)
     conics = []
     for cx, cy in CIRCLE_CENTRE[:, :2]:
         plane = np.array([[1.0, 0.0, -cx], [0.0, 1.0, -cy],
@@ -622,15 +610,12 @@ def _levenberg_marquardt(params, residual_fn, phases: jax.Array, scale: float):
 
     phases [I] int: the phase of each iteration (the residuals may change with it). The residuals
     and Jacobian are computed once per iteration, at the candidate step; a rejected step keeps
-    the previous ones and raises the damping. (Under vmap a `lax.cond` runs both branches, so
-    nothing here branches.)
-    """
+    the previous ones and raises the damping. The first iteration only linearises at `params`
+    (from an empty state, its step is zero), so the residuals are traced once, in the loop.
+    Under vmap a `lax.cond` runs both branches, so nothing here branches.
 
-    def linearise(p, phase):
-        jacobian, r = jax.jacfwd(lambda q: (residual_fn(q, phase),) * 2, has_aux=True)(p)
-        r = jnp.where(jnp.isfinite(r), r, 1e6)
-        jacobian = jnp.where(jnp.isfinite(jacobian), jacobian, 0.0)
-        return r, jacobian, _robust_cost(r, scale)
+    Returns (params, cost, residuals [N], Jacobian [N, P]) at the solution.
+    """
 
     def step(state, phase):
         # At a change of phase, the first step is taken from the previous phase's residuals and
@@ -642,7 +627,10 @@ def _levenberg_marquardt(params, residual_fn, phases: jax.Array, scale: float):
         diagonal = jnp.diag(normal) + 1e-9
         delta = -jnp.linalg.solve(normal + damping * jnp.diag(diagonal), gradient)
         candidate = p + jnp.where(jnp.isfinite(delta), delta, 0.0)
-        new_r, new_jacobian, new_cost = linearise(candidate, phase)
+        new_jacobian, new_r = jax.jacfwd(lambda q: (residual_fn(q, phase),) * 2, has_aux=True)(candidate)
+        new_r = jnp.where(jnp.isfinite(new_r), new_r, 1e6)
+        new_jacobian = jnp.where(jnp.isfinite(new_jacobian), new_jacobian, 0.0)
+        new_cost = _robust_cost(new_r, scale)
         better = new_cost < cost
         pick = lambda new, old: jnp.where(better, new, old)  # noqa: E731
         return (
@@ -650,10 +638,11 @@ def _levenberg_marquardt(params, residual_fn, phases: jax.Array, scale: float):
             jnp.where(better, damping * 0.3, damping * 4.0).clip(1e-7, 1e7),
         ), None
 
-    r, jacobian, cost = linearise(params, phases[0])
-    state = (params, r, jacobian, cost, jnp.asarray(1e-3, params.dtype))
-    (params, _, _, cost, _), _ = jax.lax.scan(step, state, phases)
-    return params, cost
+    size = jax.eval_shape(lambda: residual_fn(params, phases[0])).shape[0]
+    empty = (params, jnp.zeros(size), jnp.zeros((size, params.shape[0])), jnp.asarray(jnp.inf),
+             jnp.asarray(1e-3, params.dtype))
+    (params, r, jacobian, cost, _), _ = jax.lax.scan(step, empty, jnp.concatenate([phases[:1], phases]))
+    return params, cost, r, jacobian
 
 
 # Where the confidence looks at a camera: a 5 m grid over the pitch and its surroundings.
@@ -661,12 +650,12 @@ _GRID = np.stack(np.meshgrid(np.arange(-55.0, 55.1, 5.0), np.arange(-35.0, 35.1,
 GRID_WORLD = np.concatenate([_GRID, np.zeros((len(_GRID), 1))], -1)
 
 
-def _expected_error(params, residual_fn, config):
+def _expected_error(params, r, jacobian, config):
     """How far (pixels, RMS over the pitch grid points in the image) the camera's picture of the
-    pitch may be off: the Gauss-Newton covariance of the parameters (observations with the
-    inlier RMS as noise, at least 1 px; robust weights; the priors) propagated to the pitch.
-    A camera the observations do not determine (too few or degenerate lines) is far off."""
-    r, jacobian = residual_fn(params, 1), jax.jacfwd(lambda p: residual_fn(p, 1))(params)
+    pitch may be off: the Gauss-Newton covariance of the parameters (from the final residuals r
+    [N] and Jacobian [N, 10]: robust weights, the inlier noise level but at least 1 px, the
+    priors) propagated to the pitch. A camera the observations do not determine (too few or
+    degenerate lines) is far off."""
     weight = 1.0 / (1.0 + (r / config.cauchy_px) ** 2)
     information = jacobian.T @ (weight[:, None] * jacobian)
     noise = jnp.maximum(jnp.sqrt(jnp.sum(weight * r * r) / jnp.maximum(jnp.sum(weight), 1.0)), 1.0)
@@ -676,8 +665,7 @@ def _expected_error(params, residual_fn, config):
     def project(p):
         return _point_residuals(_lens(p), grid, jnp.zeros((len(GRID_WORLD), 2)))
 
-    pixels = project(params)
-    sensitivity = jax.jacfwd(project)(params)  # [G, 2, 10]
+    sensitivity, pixels = jax.jacfwd(lambda p: (project(p),) * 2, has_aux=True)(params)  # [G, 2, 10]
     variance = jnp.einsum("gip,pq,giq->g", sensitivity, covariance, sensitivity)
     inside = ((pixels[:, 0] >= 0) & (pixels[:, 0] < WIDTH) & (pixels[:, 1] >= 0)
               & (pixels[:, 1] < HEIGHT))
@@ -708,16 +696,18 @@ def _solve_one(obs_one: Observations, key, config: SolverConfig):
 
     phases = jnp.concatenate([jnp.zeros(config.iterations[0], jnp.int32),
                               jnp.ones(config.iterations[1], jnp.int32)])
-    refined, costs = jax.vmap(
+    refined, costs, final_r, final_jacobian = jax.vmap(
         lambda p: _levenberg_marquardt(p, phased, phases, config.cauchy_px))(initial)
     costs = jnp.where(supported & jnp.isfinite(costs), costs, jnp.inf)
     best = jnp.argmin(costs)
-    params = refined[best]
-    # Confidence from the observations themselves (no derived points, no priors).
-    lens = _lens(params)
-    point_error = jnp.linalg.norm(
-        _point_residuals(lens, obs_one.point_world, obs_one.point_pixel), axis=-1)
-    line_error = jnp.abs(_line_residuals(lens, obs_one.line_pixel, obs_one.line_class))
+    params, r, jacobian = refined[best], final_r[best], final_jacobian[best]
+    # Confidence from the observations themselves (the second round's residuals: no derived
+    # points; unweighted back to pixels).
+    num_points = world.shape[0]
+    point_r = r[: 2 * num_points].reshape(num_points, 2)[: obs_one.point_weight.shape[0]]
+    point_error = jnp.linalg.norm(point_r, axis=-1) / jnp.sqrt(
+        jnp.maximum(obs_one.point_weight * config.point_weight, 1e-12))
+    line_error = jnp.abs(r[2 * num_points : -3]) / jnp.sqrt(jnp.maximum(line_w, 1e-12))
     point_present = obs_one.point_weight > 0
     line_present = obs_one.line_weight > 0
     point_in = point_present & (point_error < config.inlier_px)
@@ -728,7 +718,7 @@ def _solve_one(obs_one: Observations, key, config: SolverConfig):
         jnp.where(line_in, line_error**2, 0.0))
     rms = jnp.sqrt(squared / jnp.maximum(inliers, 1))
     share = inliers / jnp.maximum(total, 1)
-    expected = _expected_error(params, phased, config)
+    expected = _expected_error(params, r, jacobian, config)
     sane = ((params[5] < -0.5) & jnp.isfinite(costs[best]) & (jnp.abs(params[8]) < 2.0)
             & (jnp.abs(params[9]) < 2.0) & (inliers >= 6))
     confidence = jnp.where(sane, share * jnp.exp(-((expected / config.expected_px) ** 2)), 0.0)

@@ -5,7 +5,7 @@ in heatmap pixels (x along the width, pixel centres at integers).
 
 * `keypoint_peaks`: each keypoint class has one instance, so its peak is its maximum, kept when
   it is a local maximum (3x3 max-pool non-maximum suppression) above `threshold`, refined to sub-
-  pixel precision by the probability-weighted centroid of its 3x3 neighbourhood.
+  pixel precision by a parabola through the log-probabilities around it (a Gaussian's vertex).
 * `line_points`: each line class's pixels above `threshold` are split into `count` bins along
   their principal direction; each bin's probability-weighted centroid is a point on the line
   (bins follow a line that the lens bends). A bin with less than `min_mass` is left out.
@@ -27,18 +27,27 @@ def _local_maxima(heatmaps: jax.Array) -> jax.Array:
 
 
 def _refine(heatmaps: jax.Array, flat_index: jax.Array) -> jax.Array:
-    """Sub-pixel (x, y) [batch, C, K, 2] of peaks at flat indices [batch, C, K] (row-major h, w)."""
+    """Sub-pixel (x, y) [batch, C, K, 2] of peaks at flat indices [batch, C, K] (row-major h, w):
+    along each axis the vertex of the parabola through the log-probabilities of the peak and its
+    two neighbours (exact for a Gaussian peak), at most half a pixel away."""
     batch, height, width, channels = heatmaps.shape
     y, x = flat_index // width, flat_index % width
-    offsets = jnp.arange(-1, 2)
-    ys = jnp.clip(y[..., None, None] + offsets[:, None], 0, height - 1)  # [B, C, K, 3, 1]
-    xs = jnp.clip(x[..., None, None] + offsets[None, :], 0, width - 1)  # [B, C, K, 1, 3]
-    b = jnp.arange(batch)[:, None, None, None, None]
-    c = jnp.arange(channels)[None, :, None, None, None]
-    patch = heatmaps[b, ys, xs, c]  # [B, C, K, 3, 3]
-    total = jnp.maximum(patch.sum((-1, -2)), 1e-12)
-    dy = jnp.sum(patch * offsets[:, None], (-1, -2)) / total
-    dx = jnp.sum(patch * offsets[None, :], (-1, -2)) / total
+    b = jnp.arange(batch)[:, None, None]
+    c = jnp.arange(channels)[None, :, None]
+
+    def log_at(dy, dx):
+        value = heatmaps[b, jnp.clip(y + dy, 0, height - 1), jnp.clip(x + dx, 0, width - 1), c]
+        return jnp.log(jnp.maximum(value, 1e-12))
+
+    centre = log_at(0, 0)
+
+    def offset(before, after):
+        curvature = before - 2 * centre + after
+        step = 0.5 * (before - after) / jnp.where(curvature < -1e-9, curvature, -1e-9)
+        return jnp.clip(jnp.where(curvature < -1e-9, step, 0.0), -0.5, 0.5)
+
+    dx = offset(log_at(0, -1), log_at(0, 1))
+    dy = offset(log_at(-1, 0), log_at(1, 0))
     return jnp.stack([x + dx, y + dy], -1)
 
 

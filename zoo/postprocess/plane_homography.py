@@ -43,6 +43,20 @@ class Correspondences(NamedTuple):
     weight: jax.Array
 
 
+def inverse3(m: jax.Array) -> jax.Array:
+    """The inverse of a 3x3 matrix by cofactors (elementwise: cheap to differentiate and fuse)."""
+    cofactor = jnp.stack([
+        jnp.stack([m[1, 1] * m[2, 2] - m[1, 2] * m[2, 1], m[1, 2] * m[2, 0] - m[1, 0] * m[2, 2],
+                   m[1, 0] * m[2, 1] - m[1, 1] * m[2, 0]]),
+        jnp.stack([m[0, 2] * m[2, 1] - m[0, 1] * m[2, 2], m[0, 0] * m[2, 2] - m[0, 2] * m[2, 0],
+                   m[0, 1] * m[2, 0] - m[0, 0] * m[2, 1]]),
+        jnp.stack([m[0, 1] * m[1, 2] - m[0, 2] * m[1, 1], m[0, 2] * m[1, 0] - m[0, 0] * m[1, 2],
+                   m[0, 0] * m[1, 1] - m[0, 1] * m[1, 0]]),
+    ])
+    determinant = jnp.sum(m[0] * cofactor[0])
+    return cofactor.T / determinant
+
+
 def _cross_matrix(v: jax.Array) -> jax.Array:
     """[..., 3, 3] matrices [v]_x with [v]_x w = v x w."""
     zero = jnp.zeros_like(v[..., 0])
@@ -69,8 +83,8 @@ def _dlt_rows(data: Correspondences, t_image, t_plane) -> jax.Array:
     point_plane = data.plane_xy @ t_plane.T
     point_image = data.image_xy @ t_image.T
     # Lines transform with the inverse transpose; unit normals keep the rows balanced.
-    line_plane = data.plane_xy @ jnp.linalg.inv(t_plane)
-    line_image = data.image_xy @ jnp.linalg.inv(t_image)
+    line_plane = data.plane_xy @ inverse3(t_plane)
+    line_image = data.image_xy @ inverse3(t_image)
     line_plane = line_plane / jnp.linalg.norm(line_plane[..., :2], axis=-1, keepdims=True).clip(1e-9)
     line_image = line_image / jnp.linalg.norm(line_image[..., :2], axis=-1, keepdims=True).clip(1e-9)
     # Points: x' x (H x) = [x']_x (I kron x^T) h.
@@ -88,7 +102,7 @@ def _solve_dlt(rows: jax.Array, weight: jax.Array, t_image, t_plane) -> jax.Arra
     system = (rows * weight[:, None, None]).reshape(-1, 9)
     _, _, vt = jnp.linalg.svd(system, full_matrices=False)
     normalised = vt[-1].reshape(3, 3)
-    return jnp.linalg.inv(t_image) @ normalised @ t_plane
+    return inverse3(t_image) @ normalised @ t_plane
 
 
 def transfer_errors(homography: jax.Array, data: Correspondences) -> jax.Array:
@@ -100,7 +114,7 @@ def transfer_errors(homography: jax.Array, data: Correspondences) -> jax.Array:
     projected = data.plane_xy @ homography.T
     pixel = projected[:, :2] / jnp.where(jnp.abs(projected[:, 2:]) > 1e-12, projected[:, 2:], 1e-12)
     point_error = jnp.linalg.norm(pixel - data.image_xy[:, :2], axis=-1)
-    image_line = data.plane_xy @ jnp.linalg.inv(homography)
+    image_line = data.plane_xy @ inverse3(homography)
     norm = jnp.linalg.norm(image_line[:, :2], axis=-1).clip(1e-12)
     ends = jnp.concatenate([data.ends, jnp.ones(data.ends.shape[:-1] + (1,))], -1)
     line_error = jnp.max(jnp.abs(jnp.einsum("cej,cj->ce", ends, image_line)), axis=-1) / norm
@@ -131,7 +145,7 @@ def ransac_homographies(
     _, chosen = jax.lax.top_k(scores, 4)  # [M, 4]
     chosen_rows = rows[chosen].reshape(hypotheses, 12, 9)
     _, _, vt = jnp.linalg.svd(chosen_rows, full_matrices=False)
-    candidates = jnp.linalg.inv(t_image) @ vt[:, -1].reshape(-1, 3, 3) @ t_plane  # [M, 3, 3]
+    candidates = inverse3(t_image) @ vt[:, -1].reshape(-1, 3, 3) @ t_plane  # [M, 3, 3]
     errors = jax.vmap(transfer_errors, in_axes=(0, None))(candidates, data)  # [M, C]
 
     def refit(threshold):
