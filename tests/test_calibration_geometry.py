@@ -62,7 +62,7 @@ def test_flips_mirror_the_pitch_across_the_halfway_line():
 
 
 def test_synthetic_cameras_mix_the_broadcast_shots_without_folding_lenses():
-    cameras, kinds = synthetic.sample_cameras(np.random.default_rng(0), 80)
+    cameras, kinds = synthetic.sample_cameras(np.random.default_rng(0), 40)
     assert set(kinds) == {"main", "close_up", "behind_goal", "distorted"}
     assert not synthetic.folding_lenses(cameras).any()
     assert np.abs(cameras.radial_distortion[kinds == "distorted", 0]).max() > 0.2

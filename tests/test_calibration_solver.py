@@ -7,6 +7,7 @@ slots, the default settings), as the task uses it.
 
 from __future__ import annotations
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
@@ -111,6 +112,13 @@ def test_chunks_and_padding_do_not_change_the_answer(scenes, from_lines):
             camera_solver.observations_from_annotations(annotations, line_slots=300), 57, 256)
 
 
+@jax.jit
+def decompose(homography, origin, axes):
+    return plane_homography.camera_from_homography(
+        homography, center=jnp.array([480.0, 270.0]), plane_origin=origin, plane_axes=axes,
+        focal_range=(100.0, 1e5), default_focal=1000.0)
+
+
 def test_a_plane_homography_decomposes_into_its_camera():
     """Pan, tilt, roll, position and focal length of an undistorted camera from its exact ground
     homography, and from a goal-line plane's."""
@@ -124,10 +132,8 @@ def test_a_plane_homography_decomposes_into_its_camera():
             rotation = camera.rotation()
             homography = camera.intrinsic_matrix() @ np.stack(
                 [rotation @ axes[0], rotation @ axes[1], rotation @ (origin - camera.position)], -1)
-            found = plane_homography.camera_from_homography(
-                jnp.asarray(homography, jnp.float32), center=jnp.array([480.0, 270.0]),
-                plane_origin=jnp.asarray(origin, jnp.float32), plane_axes=jnp.asarray(axes, jnp.float32),
-                focal_range=(100.0, 1e5), default_focal=1000.0)
+            found = decompose(jnp.asarray(homography, jnp.float32), jnp.asarray(origin, jnp.float32),
+                              jnp.asarray(axes, jnp.float32))
             np.testing.assert_allclose(float(found["focal"]), camera.focal_length[0], rtol=1e-3)
             np.testing.assert_allclose(np.asarray(found["position"]), camera.position, atol=0.05)
             angles = np.rad2deg([float(found[k]) for k in ("pan", "tilt", "roll")])

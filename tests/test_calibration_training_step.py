@@ -1,7 +1,14 @@
-"""The calibration network trains through the core's step on the task's data and loss, and its
-predictor's outputs are heatmaps the task decodes (tiny ResNet-FPN on the tiny synthetic data)."""
+"""Opt-in (ZOO_SLOW_TESTS=1, ~25 s of compilation on 2 CPU cores): the calibration network trains
+through the core's step on the task's data and loss, and its predictor's outputs are heatmaps the
+task decodes (tiny ResNet-FPN on the tiny synthetic data).
+
+The fast suite checks the parts: the loss and targets (test_calibration_training_parts.py), the
+network against PyTorch (test_convert_hrnet.py), and everything after the network
+(test_calibration_end_to_end.py)."""
 
 from __future__ import annotations
+
+import os
 
 import jax
 import numpy as np
@@ -24,6 +31,7 @@ def fast_compiles():
     jax.config.update("jax_disable_most_optimizations", False)
 
 
+@pytest.mark.skipif(not os.environ.get("ZOO_SLOW_TESTS"), reason="slow: set ZOO_SLOW_TESTS=1")
 def test_train_steps_and_predictor(tmp_path, fast_compiles, monkeypatch):
     config = resnet_fpn.get_config("tiny")
     config.data.synthetic.images_per_split = {"train": 4}

@@ -34,7 +34,8 @@ def count(tree) -> int:
 def test_tiny_networks_shapes_and_counts():
     images = jnp.zeros((2, 64, 96, 3))
     for backbone, width, separate in (("hrnet", WIDTH, True), ("resnet_fpn", 16, False)):
-        model = PitchHeatmapNet(backbone=backbone, width=width, separate_networks=separate)
+        model = PitchHeatmapNet(backbone=backbone, width=width, separate_networks=separate,
+                                hrnet_modules=SHALLOW["modules"], hrnet_blocks=SHALLOW["blocks"])
         variables = jax.eval_shape(lambda m=model: m.init(jax.random.key(0), images, train=False))
         outputs = jax.eval_shape(lambda v, m=model: m.apply(v, images, train=False), variables)
         assert outputs["keypoints"].shape == (2, 32, 48, 58)

@@ -75,7 +75,8 @@ def base(variant: str) -> ml_collections.ConfigDict:
     config.solver.line_weight = 0.7
     config.solver.cauchy_px = 4.0  # scale of the robust loss
     config.solver.ransac_hypotheses = 48
-    config.solver.iterations = (25, 15)
+    config.solver.iterations = (20, 10)
+    config.solver.refined_candidates = 4  # of the 9 initial cameras (3 planes x 3 thresholds)
 
     config.eval.split = "valid"
     config.eval.batch_size = 16

@@ -11,10 +11,10 @@ lines with their class (detected, or read from official annotation files). Pixel
 2. Initial cameras: per plane (the ground, and the goal-line planes x = +-52.5 with the goal
    posts) a homography from its points and lines by RANSAC at a sweep of thresholds, each
    decomposed into a camera (`zoo.postprocess.plane_homography`).
-3. Each initial camera is refined by Levenberg-Marquardt on robust (Cauchy) residuals: keypoint
-   reprojection errors, distances of line points to the projected straight elements, and
-   Sampson distances of circle points to the projected circles, both measured after removing
-   the lens distortion from the observed point. Refined are pan, tilt, roll, position, focal
+3. The initial cameras of least robust cost are refined by Levenberg-Marquardt on robust
+   (Cauchy) residuals: keypoint reprojection errors, distances of line points to the projected
+   straight elements, and Sampson distances of circle points to the projected circles, both
+   measured after removing the lens distortion from the observed point. Refined are pan, tilt, roll, position, focal
    length, aspect ratio and radial distortion k1, k2 (principal point at the image centre).
    Two rounds: the first with the derived intersections, the second without them (they are
    extrapolated through a distorting lens), both at weights `point_weight` / `line_weight`
@@ -74,7 +74,8 @@ class SolverConfig:
     cauchy_px: float = 4.0  # scale of the robust loss
     ransac_thresholds: tuple[float, ...] = (4.0, 10.0, 25.0)
     ransac_hypotheses: int = 48
-    iterations: tuple[int, int] = (25, 15)  # LM iterations with / without derived points
+    iterations: tuple[int, int] = (20, 10)  # LM iterations with / without derived points
+    refined_candidates: int = 4  # initial cameras (of 3 planes x thresholds) refined by LM
     inlier_px: float = 5.0  # what counts as explained when measuring confidence
     expected_px: float = 2.5  # confidence exp(-(e / expected_px)^2) for an expected error e
     # Gaussian priors keep weakly seen parameters sane: sigma of k1 and k2, of log(fy / fx).
@@ -696,6 +697,11 @@ def _solve_one(obs_one: Observations, key, config: SolverConfig):
 
     phases = jnp.concatenate([jnp.zeros(config.iterations[0], jnp.int32),
                               jnp.ones(config.iterations[1], jnp.int32)])
+    # Refine only the most promising initial cameras (by their robust cost before refinement).
+    start_cost = jax.vmap(lambda p: _robust_cost(phased(p, 0), config.cauchy_px))(initial)
+    start_cost = jnp.where(supported & jnp.isfinite(start_cost), start_cost, jnp.inf)
+    _, chosen = jax.lax.top_k(-start_cost, min(config.refined_candidates, initial.shape[0]))
+    initial, supported = initial[chosen], supported[chosen]
     refined, costs, final_r, final_jacobian = jax.vmap(
         lambda p: _levenberg_marquardt(p, phased, phases, config.cauchy_px))(initial)
     costs = jnp.where(supported & jnp.isfinite(costs), costs, jnp.inf)
