@@ -37,7 +37,7 @@ def team_run(tmp_path_factory):
     class-balanced events), evaluated on test."""
     workdir = str(tmp_path_factory.mktemp("tdeed"))
     config = _tiny(tdeed, **{"data.event_clip_fraction": 0.5})
-    results = train_and_evaluate(config, workdir, ball_spotting.TASK)
+    results = train_and_evaluate(config, workdir, ball_spotting.TASK).headline
     return config, workdir, results
 
 
@@ -71,16 +71,17 @@ def test_e2e_spot_on_2023_halves_writes_files_scored_as_reported(tmp_path):
     """E2E-Spot's evaluation on the 2023 layout (two halves, PASS / DRIVE, no team). Its training
     step is checked against PyTorch in test_ball_models.py; a fresh model is enough here."""
     from zoo.train import mesh as mesh_lib
+    from zoo.train.evaluation import evaluate_variables
     from zoo.train.optimizer import make_optimizer
-    from zoo.train.step import init_train_state, make_predictor
+    from zoo.train.step import init_train_state
 
     config = _tiny(e2e_spot, **{"data.dataset": "2023", "model.team_mode": "none"})
     workdir = str(tmp_path / "e2e")
-    mesh = mesh_lib.make_mesh()
     model = ball_spotting.make_model(config)
-    state, _ = init_train_state(model, make_optimizer(config, 1), ball_spotting.example_inputs(config), 0, mesh)
+    state, _ = init_train_state(model, make_optimizer(config, 1), ball_spotting.example_inputs(config), 0,
+                                mesh_lib.make_mesh())
     out = str(tmp_path / "predictions" / "test")
-    results = ball_spotting.evaluate(config, workdir, make_predictor(model, mesh, 4)(state), "test", out)
+    results = evaluate_variables(ball_spotting.TASK, config, workdir, state, "test", out).headline
     with zipfile.ZipFile(out + ".zip") as archive:
         names = [n for n in archive.namelist() if n.endswith("results_spotting.json")]
         halves = {p["half"] for n in names for p in json.loads(archive.read(n))["predictions"]}
@@ -158,11 +159,11 @@ def test_predict_spots_actions_in_a_video_file_given_only_its_path(team_run, tmp
          "--video", str(tmp_path / "nope.mp4")], capture_output=True, text=True,
         cwd=os.path.dirname(os.path.dirname(__file__)))
     assert missing.returncode == 1 and "nope.mp4: no such video file" in missing.stderr
+    assert missing.stderr.strip().count("\n") == 0  # one line, no traceback
 
 
 def test_team_recipes_need_team_labels():
-    config = _tiny(tdeed, **{"data.dataset": "2024"})
     with pytest.raises(ValueError, match="needs team labels"):
-        ball_spotting.make_model(config)
+        ball_spotting.check_config(_tiny(tdeed, **{"data.dataset": "2024"}))
     with pytest.raises(ValueError, match="no team head"):
-        ball_spotting.make_model(_tiny(e2e_spot, **{"model.team_mode": "head"}))
+        ball_spotting.check_config(_tiny(e2e_spot, **{"model.team_mode": "head"}))

@@ -38,6 +38,7 @@ def reid_config(variant: str | None) -> ml_collections.ConfigDict:
     config.augment.erasing = 0.5  # random erasing probability
 
     config.model = ml_collections.ConfigDict()
+    config.model.name = "reid"  # zoo.models registry: ReidModel (backbone + BNNeck head)
     config.model.backbone = "resnet50"  # resnet50 | osnet_ain (x1.0) | osnet_ain_x0_75 | ...
     config.model.num_classes = 0  # training identities; 0: read from the dataset
     config.model.pooling = "avg"  # avg | gem (resnet50)

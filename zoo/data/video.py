@@ -672,4 +672,5 @@ def prepare_ball(
         description = f"ball action spotting {year} videos"
     return tfds_sources.prepare_once(
         f"{DATASET}/{config_name}", manual_dir=manual_dir, data_dir=data_dir,
-        synthetic_root=synthetic_root, write_synthetic=write, description=description)
+        synthetic_root=synthetic_root, write_synthetic=write, description=description,
+        sources=("**/Labels-ball.json", "**/Labels-v2.json", "**/*.mp4", "**/*.mkv"))

@@ -31,6 +31,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from zoo.models.grouped_conv import GroupedConv
+from zoo.models.precision import compute_dtype
 from zoo.models.resnet import batch_norm, conv
 from zoo.models.temporal_shift import GateShift, check_shift, tsm_shift
 
@@ -76,6 +77,8 @@ class RegNetSpec:
 REGNETY = {
     "regnety_002": RegNetSpec.from_design(w0=24, wa=36.44, wm=2.49, depth=13, group_size=8),
     "regnety_008": RegNetSpec.from_design(w0=56, wa=38.84, wm=2.4, depth=14, group_size=16),
+    # A small RegNetY of the zoo's for tests and CPU runs on the synthetic data (not a timm model).
+    "regnety_micro": RegNetSpec(widths=(16, 24, 48, 96), depths=(1, 1, 2, 1), group_size=8, stem_width=16),
 }
 
 
@@ -221,6 +224,7 @@ class RegNetY(nn.Module):
             # Frames straight from the decoder: normalised on the device, so batches travel as
             # uint8 (a quarter of float32's bytes) from the input pipeline to the accelerators.
             frames = (frames.astype(jnp.float32) / 255.0 - IMAGENET_MEAN) / IMAGENET_STD
+            frames = frames.astype(compute_dtype())
         if len(spec.widths) != 4 or len(spec.depths) != 4:
             raise ValueError(f"A RegNet has 4 stages; {spec} has {len(spec.widths)}.")
         x = ConvNormAct(spec.stem_width, 3, 2, name="stem")(frames, train=train)

@@ -86,7 +86,7 @@ class ReidHead(nn.Module):
                 features = GeM(name="gem")(features)
             else:
                 raise ValueError(f"Unknown pooling {self.pooling!r}; expected 'avg' or 'gem'.")
-        if self.reduction_dim is not None:
+        if self.reduction_dim:  # 0 or None: no reduction layer
             features = nn.Dense(self.reduction_dim, kernel_init=linear_init, name="reduction")(features)
             features = nn.relu(batch_norm(train, "reduction_bn")(features))
         embedding_bn = nn.BatchNorm(
