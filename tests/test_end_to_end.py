@@ -213,6 +213,9 @@ def test_sigkill_then_same_command_resumes_to_the_same_params(data, tmp_path):
     assert "Resumed from" in resumed.stderr
     expected, got = _final_params(straight, 400), _final_params(killed, 400)
     jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7), expected, got)
+    # The steps redone after the kill are logged once: the rows past the restored step were dropped.
+    rows = [json.loads(line) for line in open(os.path.join(killed, "metrics.jsonl"))]
+    assert [r["step"] for r in rows if r["split"] == "train"] == list(range(20, 401, 20))
 
 
 def test_config_typo_is_a_clear_error_listing_the_valid_fields(tmp_path):

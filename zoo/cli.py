@@ -191,10 +191,18 @@ def describe_config(argv: Sequence[str], workdir: str) -> str:
 # ----------------------------------------------------------------------------- logs
 
 
+# Library warnings that say nothing to a user: orbax restoring one item of a managed checkpoint
+# (its metadata lives a folder up), TFDS about a dataset folder it is about to write.
+_LIBRARY_NOISE = ("Metadata file does not exist", "has no dataset_info.json")
+
+
 class _OwnInfoOnly:
     """Drops INFO and DEBUG records that libraries (orbax, TFDS, grain) send through absl."""
 
     def filter(self, record) -> bool:
+        message = record.getMessage() if record.levelno < 40 else ""
+        if any(noise in message for noise in _LIBRARY_NOISE):
+            return False
         if record.levelno >= 30:  # WARNING and above always pass
             return True
         path = record.pathname.replace("\\", "/")

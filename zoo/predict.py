@@ -44,6 +44,8 @@ def run(args, get_task, tasks) -> str:
                         + (f"use `python -m zoo.predict {config.task}`." if config.task in tasks
                            else f"the {config.task} task has no zoo.predict command (those that do: {able})."))
     task = tasks[args.task]
+    if task.predict_file.check_args is not None:
+        task.predict_file.check_args(args)
     models = _models(task, config, args, get_task)
     summary = task.predict_file.run(config, models, args)
     step = f" (step {models.own.step})" if models.own is not None else ""

@@ -10,6 +10,8 @@ import ml_collections
 
 from configs import common
 
+VARIANTS = ("synthetic", "tiny", "baseline")
+
 
 def reid_config(variant: str | None) -> ml_collections.ConfigDict:
     variant = variant or "synthetic"
@@ -44,6 +46,7 @@ def reid_config(variant: str | None) -> ml_collections.ConfigDict:
     config.model.pooling = "avg"  # avg | gem (resnet50)
     config.model.reduction_dim = 0  # e.g. 512 for resnet50_fc512; 0: none
     config.model.last_stride = 1  # ResNet's last stride (1 in the strong baseline)
+    config.model.remat = False  # recompute each backbone block in the backward pass (less memory)
 
     config.loss = ml_collections.ConfigDict()
     config.loss.identity_weight = 0.5  # the SoccerNet baseline weighs both losses 0.5

@@ -20,7 +20,8 @@ import tensorflow_datasets as tfds
 from soccernet_datasets.soccernet_ball import GameFileError
 
 from zoo.data import tfds_sources
-from zoo.data.video import ClipSource, VideoFileError, load_split, prepare_ball
+from zoo.data.ball_index import load_split, prepare_ball
+from zoo.data.video import ClipSource, VideoFileError
 from zoo.formats.splits import SPLITS, list_games
 from zoo.formats.spotting import (
     CLASSES_BALL,

@@ -67,7 +67,7 @@ def build(model_config: Mapping[str, Any], *, skip: tuple[str, ...] = (), **extr
     fields.update(extra)
     unknown = sorted(set(fields) - constructor_fields(cls))
     if unknown:
-        raise ValueError(
+        raise ConfigError(
             f"config.model: {cls.__name__} ({name}) takes no field {', '.join(map(repr, unknown))}; "
             f"its fields: {', '.join(sorted(constructor_fields(cls)))}."
         )

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import json
 import os
 
 import grain
@@ -31,7 +30,6 @@ from zoo.data import tfds_sources
 from zoo.data.windows import ArraySource, centred_windows, window_indices
 from zoo.formats import spotting as spotting_format
 from zoo.metrics import spotting as spotting_metric
-from zoo.models.netvlad import NetVLADPlusPlus
 from zoo.synthetic import soccernet_v2 as synthetic
 import zoo.models
 from zoo.errors import ConfigError

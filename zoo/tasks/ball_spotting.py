@@ -15,7 +15,6 @@ manual_dir, synthetic videos in the same layout are written into the workdir and
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 from collections.abc import Callable, Sequence
 
@@ -26,7 +25,7 @@ import numpy as np
 from absl import logging
 
 from zoo import progress
-from zoo.data import clip_transforms, video
+from zoo.data import ball_index, clip_transforms, video
 from zoo.formats import spotting as spotting_format
 from zoo.metrics import spotting as spotting_metric
 import zoo.models
@@ -78,7 +77,7 @@ def prepare_data(config: ml_collections.ConfigDict, workdir: str) -> str:
     """Builds the video index once (the synthetic default without manual_dir); returns its data_dir."""
     workdir = os.path.abspath(workdir)
     classes(config)
-    return video.prepare_ball(
+    return ball_index.prepare_ball(
         config.data.dataset, manual_dir=config.data.manual_dir,
         data_dir=config.data.data_dir or os.path.join(workdir, "tfds"),
         synthetic_root=os.path.join(workdir, f"synthetic_ball_{config.data.dataset}"),
@@ -86,8 +85,8 @@ def prepare_data(config: ml_collections.ConfigDict, workdir: str) -> str:
     )
 
 
-def read_split(config: ml_collections.ConfigDict, workdir: str, split: str) -> video.VideoSplit:
-    return video.load_split(config.data.dataset, split, data_dir=prepare_data(config, workdir))
+def read_split(config: ml_collections.ConfigDict, workdir: str, split: str) -> ball_index.VideoSplit:
+    return ball_index.load_split(config.data.dataset, split, data_dir=prepare_data(config, workdir))
 
 
 def input_size(config: ml_collections.ConfigDict) -> tuple[int, int]:
@@ -220,26 +219,33 @@ def video_scores(
     config: ml_collections.ConfigDict,
     predictors: Sequence[Callable],
     path: str,
-    num_frames: int,
+    kept_frames: np.ndarray,
     *,
     seekable: bool = True,
-    progress: tqdm | None = None,
+    progress=None,
 ) -> np.ndarray:
-    """Per-frame scores of a whole video at the strided rate: [ceil(num_frames / stride), columns].
+    """Per-frame scores of a whole video at the model's rate: [len(kept_frames), columns].
 
-    Overlapping clips (`config.eval.overlap`) cover the video; each kept frame's score is the mean
-    over the clips (and ensemble members) that hold it. Clips are decoded and run a batch at a time,
-    so memory stays bounded for a 97-minute video.
+    kept_frames: the video's frame at each position the model sees (every `stride`-th frame of a
+    25 fps video, or `video.frames_at_rate` for any other rate). Overlapping clips
+    (`config.eval.overlap`) cover them; each position's score is the mean over the clips (and
+    ensemble members) that hold it. Clips are decoded and run a batch at a time, so memory stays
+    bounded for a 97-minute video.
     """
-    clip_len, stride = config.data.clip_len, config.data.stride
-    starts = video.clip_starts(num_frames, clip_len=clip_len, stride=stride, overlap=config.eval.overlap)
-    kept = -(-num_frames // stride)
+    clip_len, kept = config.data.clip_len, len(kept_frames)
+    starts = video.clip_starts(kept, clip_len=clip_len, overlap=config.eval.overlap)
+    # Positions past the end read past the video's last frame: padding, not valid.
+    past_end = int(kept_frames[-1]) + 1 + np.arange(clip_len) if kept else np.arange(clip_len)
     total, count = None, np.zeros(kept, np.float64)
     crop = tuple(config.augment.crop_size or ())
     for first in range(0, len(starts), config.eval.batch_size):
         batch_starts = starts[first : first + config.eval.batch_size]
-        clips = [video.read_clip(path, int(s), clip_len, stride=stride, size=tuple(config.data.frame_size),
-                                 seek=seekable) for s in batch_starts]
+        clips = []
+        for start in batch_starts:
+            positions = int(start) + np.arange(clip_len)
+            indices = np.where(positions < kept, kept_frames[np.minimum(positions, kept - 1)],
+                               past_end[np.maximum(positions - kept, 0)])
+            clips.append(video.read_frames(path, indices, size=tuple(config.data.frame_size), seek=seekable))
         frames = np.stack([c[0] for c in clips])
         valid = np.stack([c[1] for c in clips])
         if crop:
@@ -249,7 +255,7 @@ def video_scores(
         if total is None:
             total = np.zeros((kept, scores.shape[-1]), np.float64)
         for start, clip_scores, clip_valid in zip(batch_starts, scores, valid):
-            index = start // stride + np.arange(clip_len)
+            index = start + np.arange(clip_len)
             keep = clip_valid & (index < kept)
             total[index[keep]] += clip_scores[keep]
             count[index[keep]] += 1
@@ -258,21 +264,25 @@ def video_scores(
     return total / np.maximum(count, 1)[:, None]
 
 
-def spot(config: ml_collections.ConfigDict, scores: np.ndarray) -> Spots:
-    """NMS or soft-NMS of a video's scores; class x team columns are split back into class and team."""
-    postprocessing = {"nms": window_nms, "soft_nms": soft_nms}.get(config.eval.postprocessing)
-    if postprocessing is None:
-        raise ValueError(f"Unknown eval.postprocessing {config.eval.postprocessing!r}; expected nms or soft_nms.")
-    frame, column, score = postprocessing(scores, window=config.eval.nms_window, threshold=config.eval.nms_threshold)
-    frame = frame * config.data.stride
+def spot(config: ml_collections.ConfigDict, scores: np.ndarray, kept_frames: np.ndarray) -> Spots:
+    """NMS or soft-NMS of a video's scores (at the positions of `kept_frames`); frames back in the
+    video's numbering, and class x team columns split back into class and team."""
+    postprocessing = {"nms": window_nms, "soft_nms": soft_nms}[config.eval.postprocessing]
+    position, column, score = postprocessing(scores, window=config.eval.nms_window,
+                                             threshold=config.eval.nms_threshold)
+    frame = np.asarray(kept_frames, np.int64)[position]
     if team_mode(config) == "none":
         return Spots(frame, column, None, score)
     return Spots(frame, column // 2, column % 2, score)
 
 
-def count_clips(config: ml_collections.ConfigDict, num_frames: int) -> int:
-    return len(video.clip_starts(num_frames, clip_len=config.data.clip_len, stride=config.data.stride,
-                                 overlap=config.eval.overlap))
+def strided_frames(config: ml_collections.ConfigDict, num_frames: int) -> np.ndarray:
+    """The frames a model sees of a dataset video (25 fps): every `data.stride`-th."""
+    return np.arange(0, num_frames, config.data.stride, dtype=np.int64)
+
+
+def count_clips(config: ml_collections.ConfigDict, kept: int) -> int:
+    return len(video.clip_starts(kept, clip_len=config.data.clip_len, overlap=config.eval.overlap))
 
 
 # ----------------------------------------------------------------------------- evaluation
@@ -304,16 +314,18 @@ def predict_split(config: ml_collections.ConfigDict, workdir: str, models: Model
     for v in data.videos:
         games.setdefault(v["game"], []).append(v)
     mine = shard.take(sorted(games))
-    total_clips = sum(count_clips(config, v["num_frames"]) for game in mine for v in games[game])
+    total_clips = sum(count_clips(config, len(strided_frames(config, v["num_frames"])))
+                      for game in mine for v in games[game])
     records = []
     with progress.bar(total=total_clips, desc=f"spot {split}", unit="clip") as bar:
         for game in mine:
             parts = games[game]
             found = {"half": [], "frame": [], "class_index": [], "team": [], "confidence": []}
             for part in parts:
+                kept_frames = strided_frames(config, part["num_frames"])
                 scores = video_scores(config, models.predictors, os.path.join(data.video_root, part["video"]),
-                                      part["num_frames"], seekable=part["seekable"], progress=bar)
-                spots = spot(config, scores)
+                                      kept_frames, seekable=part["seekable"], progress=bar)
+                spots = spot(config, scores, kept_frames)
                 found["half"].append(np.full(len(spots.frame), part["half"]))
                 found["frame"].append(spots.frame)
                 found["class_index"].append(spots.class_index)
@@ -370,7 +382,7 @@ def _unavailable(headline: dict, game_labels, names, mode: str) -> dict[str, str
     if all(np.isfinite(v) for v in headline.values()):
         return {}
     if mode != "none":
-        present = {int(c) for events in game_labels for c in np.asarray(events.label)}
+        present = {int(c) for events in game_labels for c in np.asarray(events.class_index)}
     else:
         present = {int(c) for vectors in game_labels for part in vectors for c in np.flatnonzero(np.abs(part).sum(0))}
     missing = [n for c, n in enumerate(names) if c not in present]
@@ -421,25 +433,23 @@ def _game_predictions(found: dict, team, fps: float, mode: str, names: Sequence[
 
 
 def predict_video(config: ml_collections.ConfigDict, predictors: Sequence[Callable], path: str, *,
-                  quiet: bool = False) -> tuple[Spots, float]:
-    """Spots actions in a user's video file (any frame rate): returns the spots and the video's fps.
+                  quiet: bool = False) -> tuple[Spots, float, int]:
+    """Spots actions in a user's video file at any frame rate: returns the spots, the video's fps and
+    its number of frames.
 
-    The model was trained on frames `config.data.stride` apart at 25 fps; a video at another rate
-    is read with the stride that gives the same time between frames.
+    The model was trained on frames `config.data.stride` apart at 25 fps; from a video at any rate
+    it sees the frame nearest to each of those times (`video.frames_at_rate`).
     """
     probe = video.probe_video(path)
-    train_rate = spotting_format.BALL_FRAMERATE / config.data.stride
-    stride = max(1, round(probe.fps / train_rate))
-    if stride != config.data.stride:
-        logging.info("%s is %.3g fps: reading every %d-th frame to match training (%.3g fps).",
-                     path, probe.fps, stride, train_rate)
-    local = config.copy_and_resolve_references()
-    with local.unlocked():
-        local.data.stride = stride
-    with progress.bar(total=count_clips(local, probe.num_frames), desc=os.path.basename(path), unit="clip",
+    rate = spotting_format.BALL_FRAMERATE / config.data.stride
+    kept_frames = video.frames_at_rate(probe.num_frames, probe.fps, rate)
+    if abs(probe.fps - spotting_format.BALL_FRAMERATE) > 1e-3:
+        logging.info("%s is %.5g fps: the model sees the frame nearest to every 1/%.5g s, as in training.",
+                     path, probe.fps, rate)
+    with progress.bar(total=count_clips(config, len(kept_frames)), desc=os.path.basename(path), unit="clip",
                       quiet=quiet) as bar:
-        scores = video_scores(local, predictors, path, probe.num_frames, seekable=probe.seekable, progress=bar)
-    return spot(local, scores), probe.fps
+        scores = video_scores(config, predictors, path, kept_frames, seekable=probe.seekable, progress=bar)
+    return spot(config, scores, kept_frames), probe.fps, probe.num_frames
 
 
 def _predict_arguments(parser) -> None:
@@ -451,10 +461,13 @@ def _predict_arguments(parser) -> None:
                         "(default: config.eval.nms_threshold, i.e. every written action)")
 
 
-def _predict_file(config: ml_collections.ConfigDict, models: Models, args) -> str:
+def _check_predict_args(args) -> None:
     if not os.path.isfile(args.video):
         raise FileNotFoundError(2, "no such video file", args.video)
-    spots, fps = predict_video(config, models.predictors, args.video, quiet=args.quiet)
+
+
+def _predict_file(config: ml_collections.ConfigDict, models: Models, args) -> str:
+    spots, fps, num_frames = predict_video(config, models.predictors, args.video, quiet=args.quiet)
     names = classes(config)
     name = os.path.splitext(os.path.basename(args.video))[0]
     spotting_format.write_predictions(
@@ -468,12 +481,12 @@ def _predict_file(config: ml_collections.ConfigDict, models: Models, args) -> st
         threshold = config.eval.nms_threshold if args.plot_min_confidence is None else args.plot_min_confidence
         drawn = plot_timeline(args.plot, seconds=np.asarray(spots.frame) / fps, class_index=spots.class_index,
                               confidence=spots.confidence, classes=names, team=spots.team, title=name,
-                              min_confidence=threshold, duration_s=video.probe_video(args.video).num_frames / fps)
+                              min_confidence=threshold, duration_s=num_frames / fps)
         summary += f"; timeline of {drawn} -> {args.plot}"
     return summary
 
 
-PREDICT_FILE = PredictFile(add_arguments=_predict_arguments, run=_predict_file,
+PREDICT_FILE = PredictFile(add_arguments=_predict_arguments, run=_predict_file, check_args=_check_predict_args,
                            help="spot ball actions in a video file")
 
 

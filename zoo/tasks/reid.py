@@ -155,6 +155,8 @@ def check_config(config: ml_collections.ConfigDict) -> None:
     ):
         if value not in allowed:
             raise ConfigError(f"{field}={value!r}; expected one of {allowed}.")
+    if config.model.remat and config.model.backbone != "resnet50":
+        raise ConfigError(f"model.remat is implemented for resnet50's bottlenecks, not {config.model.backbone!r}.")
     if config.data.sampler == "identity" and config.train.batch_size % config.data.instances_per_identity:
         raise ConfigError(f"train.batch_size={config.train.batch_size} must be a multiple of "
                           f"data.instances_per_identity={config.data.instances_per_identity} (P x K batches).")

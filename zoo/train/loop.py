@@ -12,7 +12,6 @@ non-finite loss stops the run before anything is saved from it.
 from __future__ import annotations
 
 import contextlib
-import os
 import signal
 import threading
 import time

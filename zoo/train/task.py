@@ -152,11 +152,14 @@ class PredictFile:
     run: (config, models, args) -> a one-line summary of what was written. `config` is the run's
       saved config; `models` as in `predict_split`.
     help: one line for `--help`.
+    check_args: args -> None, raises a UserError for bad inputs (a missing video...) before any
+      model is restored, so a mistake costs no wait.
     """
 
     add_arguments: Callable[[argparse.ArgumentParser], None]
     run: Callable[[ConfigDict, Models, argparse.Namespace], str]
     help: str
+    check_args: Callable[[argparse.Namespace], None] | None = None
 
 
 def _no_check(config: ConfigDict) -> None:
