@@ -60,7 +60,7 @@ class Archive:
             raise error(self.path, f"cannot read the zip ({e})") from None
 
     def members(self) -> list[str]:
-        """Every file that is not hidden: zip archive order (repeats kept), or sorted for a folder."""
+        """Every file that is not hidden: in zip order (repeats kept), or sorted for a folder."""
         if self.zip is not None:
             names = [info.filename for info in self.zip.infolist() if not info.is_dir()]
         else:

@@ -137,7 +137,8 @@ def validate_submission(
         games = {}
         for name, count in collections.Counter(members).items():
             if count > 1:
-                problems.append(Problem(submission.where(name), f"appears {count} times in the zip"))
+                where = submission.where(name)
+                problems.append(Problem(where, f"appears {count} times in the zip"))
         for member in dict.fromkeys(members):
             parts = member.split("/")
             where = submission.where(member)

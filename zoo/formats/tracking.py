@@ -817,7 +817,9 @@ def validate_submission(
             where = files.where(name)
             if "/" in name:
                 problems.append(
-                    Problem(where, "not at the root; the evaluator reads <seq>.txt files at the root")
+                    Problem(
+                        where, "not at the root; the evaluator reads <seq>.txt files at the root"
+                    )
                 )
                 continue
             if not name.endswith(".txt"):
