@@ -151,6 +151,20 @@ def test_zip_game_files_leaves_hidden_files_out(tmp_path):
         assert archive.namelist() == [f"{GAME}/results_spotting.json"]
 
 
+def test_folder_listings_skip_hidden_entries(tmp_path):
+    for subset, bbox in (("query", 0), ("gallery", 1)):
+        write_folder(tmp_path / "challenge" / subset, {
+            reid.format_filename(bbox, 7, 10, 5): b"", f"._{bbox}-7-10x5.png": b"\0",
+            f".thumbnails/{bbox + 2}-7-10x5.png": b"",
+        })
+    assert [s.bbox_idx for s in reid.list_split(tmp_path, "challenge")] == [0, 1]
+    write_folder(tmp_path / "gt", {"SNMOT-001/seqinfo.ini": b"", ".SNMOT-002/seqinfo.ini": b""})
+    assert tracking.list_sequences(tmp_path / "gt") == ("SNMOT-001",)
+    (tmp_path / "test" / "images" / "7").mkdir(parents=True)
+    (tmp_path / "test" / "images" / ".ipynb_checkpoints").mkdir()
+    assert jersey.tracklet_ids(tmp_path / "test") == ["7"]
+
+
 # ------------------------------------------------------- every validator applies the same rule
 
 

@@ -10,7 +10,9 @@ Hidden files, the one rule: a member is hidden when any part of its path starts 
 file or dot folder: `.DS_Store`, `._Labels-v2.json`, `.ipynb_checkpoints/...`) or is `__MACOSX`
 (the resource forks the macOS archiver adds). Operating systems and archivers add them, people do
 not mean them, and no official evaluator reads them: every reader skips them (`members` never
-lists them, `has` never finds them) and no validator reports them.
+lists them, `has` never finds them) and no validator reports them. The readers that list a
+folder themselves (`reid.list_split`, `tracking.list_sequences`, `jersey.tracklet_ids`, the
+ground-truth file searches of the ReID and jersey validators) apply `is_hidden` too.
 
 No reader strips a common root: a zip that wraps everything in one top folder lists its members
 under that folder, and the readers that care say so (the spotting validator suggests removing the

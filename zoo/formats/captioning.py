@@ -1,3 +1,4 @@
+# Over 600 lines: kept whole while the captioning task is written against its public names.
 """Official SoccerNet dense video captioning files: `Labels-caption.json` in,
 `results_dense_captioning.json` out.
 

@@ -47,6 +47,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from zoo.formats.archive import is_hidden
 from zoo.formats.errors import FileFormatError
 
 SPLITS = ("train", "valid", "test", "challenge")
@@ -274,13 +275,13 @@ def _list_subset(root: pathlib.Path, split: str, subset: str, folder: pathlib.Pa
         raise FileNotFoundError(f"{folder}: SoccerNet ReID {split} folder not found")
     samples: list[ReidSample] = []
     for dirpath, dirnames, filenames in os.walk(folder):
-        dirnames.sort()
+        dirnames[:] = sorted(d for d in dirnames if not is_hidden(d))
         rel_dir = pathlib.Path(dirpath).relative_to(folder).parts
         prefix = "/".join(((split,) if split == "train" else (split, subset)) + rel_dir)
         folders = dict(zip(("league", "season", "game", "action"), rel_dir))
         for filename in sorted(filenames):
-            if not filename.endswith(".png"):
-                continue  # not a sample (e.g. a bbox_info json)
+            if not filename.endswith(".png") or is_hidden(filename):
+                continue  # not a sample (e.g. a bbox_info json, a macOS "._x.png")
             if len(rel_dir) != depth:
                 file = os.path.join(dirpath, filename)
                 raise ReidFormatError(file, f"sample not at {folder}/{layout}")

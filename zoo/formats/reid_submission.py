@@ -13,6 +13,7 @@ import os
 import pathlib
 from typing import Any
 
+from zoo.formats.archive import is_hidden
 from zoo.formats.reid import (
     _NUMBER,
     RANKING_FILE,
@@ -58,7 +59,7 @@ def _validation_truth(groundtruth: str | os.PathLike) -> _Truth:
     """
     groundtruth = pathlib.Path(groundtruth)
     if groundtruth.is_dir():
-        found = sorted(groundtruth.glob("*_bbox_info.json"))
+        found = sorted(p for p in groundtruth.glob("*_bbox_info.json") if not is_hidden(p.name))
         if len(found) > 1:
             names = ", ".join(p.name for p in found)
             raise ReidFormatError(groundtruth, f"several bbox_info files ({names}); give one")

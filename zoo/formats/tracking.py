@@ -1,3 +1,4 @@
+# Over 600 lines: kept whole while the tracking task is written against its public names.
 """SoccerNet-Tracking files: MOT text files, `seqinfo.ini`, `gameinfo.ini`, seqmaps, submissions.
 
 A sequence folder `SNMOT-XXX/` holds `gt/gt.txt`, `det/det.txt`, `seqinfo.ini` and
@@ -44,7 +45,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from zoo.formats.archive import Archive
+from zoo.formats.archive import Archive, is_hidden
 from zoo.formats.errors import FileFormatError
 from zoo.formats.validation import Problem
 
@@ -700,7 +701,8 @@ def list_sequences(gt_dir: str | os.PathLike) -> tuple[str, ...]:
     gt_dir = pathlib.Path(gt_dir)
     if not gt_dir.is_dir():
         raise FileNotFoundError(f"{gt_dir}: no such ground-truth folder")
-    return tuple(sorted(p.parent.name for p in gt_dir.glob(f"*/{SEQINFO_FILE}")))
+    found = gt_dir.glob(f"*/{SEQINFO_FILE}")
+    return tuple(sorted(p.parent.name for p in found if not is_hidden(p.parent.name)))
 
 
 def read_groundtruth(seq_dir: str | os.PathLike) -> tuple[SeqInfo, MotRows]:
