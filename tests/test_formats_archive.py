@@ -63,6 +63,8 @@ def write_zip(path, files, *, folders=()):
         ("a.b/c.json", False),
         ("league/season/game/Labels-v2.json", False),
         ("MACOSX/a.json", False),
+        ("a__MACOSX/b.json", False),
+        ("a/b./c", False),
     ],
 )
 def test_the_hidden_rule(name, hidden):

@@ -34,6 +34,8 @@ HIDDEN_FOLDER = "__MACOSX"
 
 def is_hidden(name: str) -> bool:
     """Whether a relative '/'-separated path is hidden (see the module docstring for the rule)."""
+    if not (name.startswith(".") or "/." in name or HIDDEN_FOLDER in name):
+        return False  # the usual case, decided without splitting the path
     return any(part.startswith(".") or part == HIDDEN_FOLDER for part in name.split("/"))
 
 
@@ -66,11 +68,11 @@ class Archive:
         if self.zip is not None:
             names = [info.filename for info in self.zip.infolist() if not info.is_dir()]
         else:
-            names = []
-            for folder, subfolders, files in os.walk(self.path):
+            names, top = [], os.fspath(self.path)
+            for folder, subfolders, files in os.walk(top):
                 subfolders[:] = [d for d in subfolders if not is_hidden(d)]  # skip their contents
-                relative = pathlib.Path(folder).relative_to(self.path).as_posix()
-                prefix = "" if relative == "." else relative + "/"
+                relative = folder[len(top) :].lstrip(os.sep).replace(os.sep, "/")
+                prefix = relative + "/" if relative else ""
                 names.extend(prefix + file for file in files)
             names.sort()
         return [name for name in names if not is_hidden(name)]
@@ -80,7 +82,7 @@ class Archive:
         if is_hidden(name):
             return False
         if self.zip is None:
-            return (self.path / name).is_file()
+            return os.path.isfile(os.path.join(self.path, name))
         if self._names is None:
             self._names = set(self.members())
         return name in self._names
