@@ -58,7 +58,7 @@ def test_team_model_writes_files_the_official_team_metric_scores_as_reported(tea
     with zipfile.ZipFile(out + ".zip") as archive:
         games = [n.rsplit("/", 1)[0] for n in archive.namelist() if n.endswith("results_spotting.json")]
     scores = team_spotting.evaluate_team(labels_root, out + ".zip", classes=spotting_format.CLASSES_BALL,
-                                           games=games)
+                                         games=games)
     np.testing.assert_allclose(scores["mAP"], results["mAP"], rtol=1e-12, equal_nan=True)
     np.testing.assert_allclose(scores["mAP_no_team"], results["mAP_no_team"], rtol=1e-12, equal_nan=True)
     assert spotting_submission.validate_submission(out + ".zip", task="team_ball_spotting") == []
