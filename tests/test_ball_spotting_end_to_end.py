@@ -12,7 +12,9 @@ import pytest
 
 from configs.ball_spotting import e2e_spot, tdeed, tdeed_team_joint
 from zoo.formats import spotting as spotting_format
+from zoo.formats import spotting_submission
 from zoo.metrics import spotting as spotting_metric
+from zoo.metrics import team_spotting
 from zoo.tasks import ball_spotting
 from zoo.train import train_and_evaluate
 
@@ -55,11 +57,11 @@ def test_team_model_writes_files_the_official_team_metric_scores_as_reported(tea
     labels_root = os.path.join(workdir, "synthetic_ball_2025")
     with zipfile.ZipFile(out + ".zip") as archive:
         games = [n.rsplit("/", 1)[0] for n in archive.namelist() if n.endswith("results_spotting.json")]
-    scores = spotting_metric.evaluate_team(labels_root, out + ".zip", classes=spotting_format.CLASSES_BALL,
-                                           games=games)
+    scores = team_spotting.evaluate_team(labels_root, out + ".zip", classes=spotting_format.CLASSES_BALL,
+                                         games=games)
     np.testing.assert_allclose(scores["mAP"], results["mAP"], rtol=1e-12, equal_nan=True)
     np.testing.assert_allclose(scores["mAP_no_team"], results["mAP_no_team"], rtol=1e-12, equal_nan=True)
-    assert spotting_format.validate_submission(out + ".zip", task="team_ball_spotting") == []
+    assert spotting_submission.validate_submission(out + ".zip", task="team_ball_spotting") == []
     with zipfile.ZipFile(out + ".zip") as archive:
         name = next(n for n in archive.namelist() if n.endswith("results_spotting.json"))
         predictions = json.loads(archive.read(name))["predictions"]
@@ -91,7 +93,7 @@ def test_e2e_spot_on_2023_halves_writes_files_scored_as_reported(tmp_path):
         os.path.join(workdir, "synthetic_ball_2023"), out + ".zip", metric="at1",
         label_file="Labels-ball.json", games=[n.rsplit("/", 1)[0] for n in names])
     np.testing.assert_allclose(results["mAP"], scores["a_mAP"], rtol=1e-12)
-    assert spotting_format.validate_submission(out + ".zip", task="ball_spotting_2023") == []
+    assert spotting_submission.validate_submission(out + ".zip", task="ball_spotting_2023") == []
 
 
 def test_team_joint_model_has_class_by_team_outputs_and_no_team_head():

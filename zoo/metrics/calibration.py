@@ -1,3 +1,4 @@
+# Over 600 lines: kept whole while the calibration task is written against its public names.
 """JaC@t, completeness, final score of SoccerNet camera calibration, equal to the official evaluator.
 
 The official `SoccerNet.Evaluation.CameraCalibration.evaluate` (and the EvalAI script, which

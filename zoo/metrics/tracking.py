@@ -1,3 +1,4 @@
+# Over 600 lines: kept whole while the tracking task is written against its public names.
 """HOTA, CLEAR and Identity scores of SoccerNet tracking, equal to the official evaluator.
 
 The specification is TrackEval's `MotChallenge2DBox` with the settings of

@@ -28,6 +28,7 @@ from zoo import progress
 from zoo.data import ball_index, clip_transforms, video
 from zoo.formats import spotting as spotting_format
 from zoo.metrics import spotting as spotting_metric
+from zoo.metrics import team_spotting
 import zoo.models
 from zoo.errors import ConfigError
 from zoo.losses import frame_spotting
@@ -366,8 +367,8 @@ def score(config: ml_collections.ConfigDict, workdir: str, split: str, output_di
         game_predictions.append(_game_predictions(found, r.team, r.fps, mode, names, framerate))
     metric = config.eval.metric
     if mode != "none":
-        scores = spotting_metric.team_average_map(game_labels, game_predictions, classes=names,
-                                                  framerate=spotting_format.BALL_FRAMERATE, metric=metric)
+        scores = team_spotting.team_average_map(game_labels, game_predictions, classes=names,
+                                                framerate=spotting_format.BALL_FRAMERATE, metric=metric)
         headline = {"mAP": float(scores["mAP"]), "mAP_no_team": float(scores["mAP_no_team"])}
     else:
         scores = spotting_metric.average_map(game_labels, game_predictions, framerate=framerate, metric=metric)
@@ -411,7 +412,7 @@ def _game_labels(parts: list[dict], mode: str, names: Sequence[str], framerate: 
     value = np.where(visible, 1.0, -1.0)
     if mode != "none":
         frame = spotting_format.position_frames(position, framerate)  # the official's frame
-        return spotting_metric.TeamEvents(frame, label, team, value)
+        return team_spotting.TeamEvents(frame, label, team, value)
     annotations = [
         spotting_format.Annotation(half=int(h), game_time_s=int(p // 1000), position_ms=int(p),
                                    label=names[int(c)], visibility="visible" if v else "not shown", team="")
@@ -424,7 +425,7 @@ def _game_predictions(found: dict, team, fps: float, mode: str, names: Sequence[
     position = _positions(found["frame"], fps)
     if mode != "none":
         frame = spotting_format.position_frames(position, framerate)
-        return spotting_metric.TeamEvents(frame, found["class_index"], team, found["confidence"])
+        return team_spotting.TeamEvents(frame, found["class_index"], team, found["confidence"])
     return spotting_metric.prediction_vectors(found["half"], position, found["class_index"], found["confidence"],
                                               framerate=framerate, num_classes=len(names))
 
