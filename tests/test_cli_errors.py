@@ -88,8 +88,36 @@ def test_user_errors_print_one_line_and_bugs_keep_their_traceback(capsys, monkey
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     workdir = str(tmp_path_factory.mktemp("run"))
-    train_and_evaluate(_tiny(), workdir, action_spotting.TASK)
+    train_and_evaluate(_tiny(**{"eval.split": "test"}), workdir, action_spotting.TASK)
     return workdir
+
+
+def test_the_metric_command_scores_what_the_user_has(trained, tmp_path, capsys):
+    """The built-in run: synthetic labels of every split, predictions of the test games only."""
+    from zoo.metrics import spotting
+
+    labels = os.path.join(trained, "synthetic_soccernet_v2")
+    predictions = os.path.join(trained, "predictions", "test_step4.zip")
+    assert spotting.main(["--labels", labels, "--predictions", predictions]) == 0
+    out = capsys.readouterr().out
+    assert f"Scoring the 1 games of {predictions}" in out and "a_mAP" in out.replace("Average-mAP", "a_mAP")
+    assert spotting.main(["--labels", labels, "--predictions", predictions, "--split", "test"]) == 0
+    assert "Scoring the 1 of the 100 official test games found in" in capsys.readouterr().out
+
+    with pytest.raises(SystemExit):
+        spotting.main(["--labels", labels, "--predictions", str(tmp_path / "missing.zip")])
+    assert capsys.readouterr().err.count("error:") == 1
+    broken = tmp_path / "broken"
+    game = os.path.relpath(next(root for root, _, files in os.walk(os.path.join(trained, "predictions", "test_step4"))
+                                if "results_spotting.json" in files), os.path.join(trained, "predictions", "test_step4"))
+    document = json.load(open(os.path.join(trained, "predictions", "test_step4", game, "results_spotting.json")))
+    del document["predictions"][0]["confidence"]
+    os.makedirs(broken / game)
+    json.dump(document, open(broken / game / "results_spotting.json", "w"))
+    with pytest.raises(SystemExit):
+        spotting.main(["--labels", labels, "--predictions", str(broken)])
+    error = capsys.readouterr().err
+    assert error.startswith("error: ") and "confidence" in error and error.count("\n") == 1
 
 
 def test_a_refused_config_change_leaves_the_run_untouched(trained):

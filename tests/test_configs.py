@@ -21,17 +21,21 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DERIVED = {"reid": {"model.num_classes": 243}}
 
 
+def _config_files():
+    return [p for p in sorted(glob.glob(os.path.join(REPO, "configs", "*", "*.py")))
+            if os.path.basename(p) not in ("__init__.py", "common.py")]
+
+
 def _configs():
-    for path in sorted(glob.glob(os.path.join(REPO, "configs", "*", "*.py"))):
+    for path in _config_files():
         module = load_config_module(path)
         for variant in getattr(module, "VARIANTS", ()):
             yield pytest.param(path, variant, id=f"{os.path.relpath(path, REPO)}:{variant}")
 
 
 def test_every_config_module_lists_its_variants():
-    for path in glob.glob(os.path.join(REPO, "configs", "*", "*.py")):
-        if os.path.basename(path) not in ("__init__.py", "common.py"):
-            assert getattr(load_config_module(path), "VARIANTS", None), f"{path} has no VARIANTS"
+    for path in _config_files():
+        assert getattr(load_config_module(path), "VARIANTS", None), f"{path} has no VARIANTS"
 
 
 @pytest.mark.parametrize(("path", "variant"), list(_configs()))

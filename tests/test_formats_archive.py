@@ -3,7 +3,6 @@ one rule in every reader and validator, and unusable paths fail naming the path.
 
 from __future__ import annotations
 
-import json
 import zipfile
 
 import numpy as np

@@ -58,7 +58,8 @@ def test_accumulating_k_micro_batches_equals_one_batch_k_times_larger():
     whole_params, whole = _train(config, batches)
     split_params, split = _train(config, batches, accumulation=4)  # 4 micro-batches of 4, 1 per device
     np.testing.assert_allclose(split, whole, rtol=1e-5)
-    jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6), split_params, whole_params)
+    # float32 sums in another order: equal to a few ulps of the updates.
+    jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5), split_params, whole_params)
 
 
 def test_rematerialisation_changes_memory_not_results():
@@ -114,7 +115,7 @@ def test_auto_precision_is_bf16_on_accelerators_and_fp32_on_cpu():
 
 def test_a_non_finite_loss_stops_the_run_and_keeps_the_last_good_checkpoint(tmp_path):
     config = fake_task.get_config()
-    config.optimizer.learning_rate = 1e6  # diverges within a few steps
+    config.optimizer.learning_rate = 1e30  # the loss overflows float32 within a few steps
     config.train.checkpoint_every_steps = 1
     workdir = str(tmp_path / "run")
     with pytest.raises(NonFiniteLoss, match=r"The loss is (nan|inf) at step (\d+).*newest checkpoint \(step \d+\) is intact"):

@@ -48,8 +48,8 @@ def user_errors(main: Callable) -> Callable:
         except KeyboardInterrupt as error:
             if verbose():
                 raise
-            fail("interrupted before the first checkpoint step; rerun the same command to start again.",
-                 exit_code(error))
+            fail("interrupted; a training run resumes from its newest checkpoint when the same command is "
+                 "rerun.", exit_code(error))
         except (UserError, *_USER_OS_ERRORS) as error:
             if verbose():
                 raise

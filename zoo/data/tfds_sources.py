@@ -100,6 +100,12 @@ def prepare(
 _PREPARED: set[tuple] = set()
 
 
+def forget_prepared() -> None:
+    """Checks every dataset again at its next `prepare_once` (a new run in the same process must
+    notice files edited since the last one)."""
+    _PREPARED.clear()
+
+
 def source_manifest(root: str, patterns: Sequence[str] | None = None) -> dict[str, list[int]]:
     """{relative path: [size, mtime_ns]} of the files under `root` that a build reads.
 

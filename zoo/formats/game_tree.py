@@ -57,6 +57,36 @@ def games_to_evaluate(
     return games
 
 
+def games_at_hand(
+    labels: str | os.PathLike,
+    predictions: str | os.PathLike,
+    split: str | None,
+    *,
+    label_file: str,
+    prediction_file: str,
+    split_task: str,
+) -> tuple[list[str], str]:
+    """The games a metric command scores when the user has only part of the official data.
+
+    With a split: its official games that `labels` holds (a local download, or the synthetic
+    data, holds only some); without: the games that `predictions` holds. Returns the games and a
+    line saying which were chosen, for the command to print. The library's `evaluate` functions
+    keep the official rule (every game of the split), which this chooses the games for.
+    """
+    with Archive(labels) as label_archive, Archive(predictions) as prediction_archive:
+        if split:
+            official = splits.list_games("valid" if split == "val" else split, split_task)
+            games = [g for g in official if label_archive.has(f"{g}/{label_file}")]
+            if not games:
+                raise FileFormatError(labels, f"none of the {len(official)} official {split} games has a {label_file}")
+            return games, (f"Scoring the {len(games)} of the {len(official)} official {split} games found in "
+                           f"{labels} (those with a {label_file}).")
+        games = games_with(prediction_archive, prediction_file)
+        if not games:
+            raise FileFormatError(predictions, f"no <league>/<season>/<game>/{prediction_file} there")
+        return games, f"Scoring the {len(games)} games of {predictions} (use --split to score an official split)."
+
+
 def missing_message(file: str, root: Any, games: list[str]) -> str:
     """`N game(s) have no <file> under <root>:` and the first ten of them."""
     shown = "\n  ".join(games[:10])

@@ -86,9 +86,10 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from zoo.cli import user_errors
 from zoo.formats import captioning as formats
 from zoo.formats.archive import Archive
-from zoo.formats.game_tree import games_to_evaluate
+from zoo.formats.game_tree import games_at_hand, games_to_evaluate
 from zoo.formats.captioning import LABEL_FILE, LINE_BREAKS, PREDICTION_FILE
 
 WINDOW_SIZE = 30
@@ -807,8 +808,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("labels", help="folder or zip of league/season/game/Labels-caption.json")
     parser.add_argument("predictions", help="folder or zip of league/season/game/<prediction file>")
     parser.add_argument(
-        "--split", default=None, help="only this official split's games (default: all labelled)"
-    )
+        "--split", default=None,
+        help="this official split's games that the labels hold (default: the games of the predictions)")
+    parser.add_argument("--verbose", action="store_true", help="show the traceback of errors")
     parser.add_argument("--window-size", type=int, default=WINDOW_SIZE, help="seconds")
     parser.add_argument("--label-file", default=LABEL_FILE)
     parser.add_argument("--prediction-file", default=PREDICTION_FILE)
@@ -820,13 +822,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--json", action="store_true", help="print the results as JSON instead")
     args = parser.parse_args(argv)
+    return user_errors(_score_command)(args)
+
+
+def _score_command(args) -> int:
+    games, note = games_at_hand(args.labels, args.predictions, args.split, label_file=args.label_file,
+                                prediction_file=args.prediction_file, split_task="caption")
+    print(note, file=sys.stderr if args.json else sys.stdout)
     results = evaluate(
         args.labels,
         args.predictions,
         window_size=args.window_size,
         label_file=args.label_file,
         prediction_file=args.prediction_file,
-        games=args.split,
+        games=games,
         on_unscored=args.on_unscored,
     )
     if args.json:

@@ -54,6 +54,7 @@ from typing import Any
 
 import numpy as np
 
+from zoo.cli import user_errors
 from zoo.formats import reid as formats
 from zoo.formats import reid_fast
 
@@ -654,6 +655,7 @@ def evaluate(
     return _scores_from_matches(matches, lengths, max_rank)
 
 
+@user_errors
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m zoo.metrics.reid",
@@ -662,6 +664,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--groundtruth", required=True, help="<split>_bbox_info.json")
     parser.add_argument("--ranking", required=True, help="ranking_results.json")
     parser.add_argument("--max-rank", type=int, default=1, help="print CMC up to this rank")
+    parser.add_argument("--verbose", action="store_true", help="show the traceback of errors")
     args = parser.parse_args(argv)
     results = evaluate(args.groundtruth, args.ranking, max_rank=args.max_rank)
     print(f"mAP    : {100 * results['mAP']:.2f}")

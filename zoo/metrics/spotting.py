@@ -44,7 +44,8 @@ import numpy as np
 
 from zoo.formats import spotting as formats
 from zoo.formats.archive import Archive
-from zoo.formats.game_tree import games_to_evaluate
+from zoo.cli import user_errors
+from zoo.formats.game_tree import games_at_hand, games_to_evaluate
 from zoo.formats.spotting import (
     BALL_FRAMERATE,
     BALL_LABEL_FILE,
@@ -327,20 +328,29 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--classes", default=None, choices=list(CLASS_PRESETS), help="default: the task's"
     )
     parser.add_argument(
-        "--split", default=None, help="only this official split's games (default: all labelled)"
-    )
+        "--split", default=None,
+        help="this official split's games that --labels holds (default: the games of --predictions)")
     parser.add_argument("--label-file", default=None, help="default: the task's")
     parser.add_argument("--prediction-file", default=PREDICTION_FILE)
+    parser.add_argument("--verbose", action="store_true", help="show the traceback of errors")
     args = parser.parse_args(argv)
+    return user_errors(_score_command)(args)
+
+
+def _score_command(args) -> int:
     label_file, framerate, classes, metric = TASKS[args.task]
     label_file = args.label_file or label_file
     classes = CLASS_PRESETS[args.classes or classes]
     metric = args.metric or metric
     if args.framerate is not None:
         framerate = int(args.framerate) if float(args.framerate).is_integer() else args.framerate
+    games, note = games_at_hand(args.labels, args.predictions, args.split, label_file=label_file,
+                                prediction_file=args.prediction_file,
+                                split_task="spotting" if args.task == "action" else "ball")
+    print(note)
     common = {
         "metric": metric, "framerate": framerate, "label_file": label_file,
-        "prediction_file": args.prediction_file, "classes": classes, "games": args.split,
+        "prediction_file": args.prediction_file, "classes": classes, "games": games,
     }
     if args.task == "team_ball":
         results = team_spotting.evaluate_team(args.labels, args.predictions, **common)

@@ -55,6 +55,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
+from zoo.cli import user_errors
 from zoo.formats.splits import SPLITS, list_games
 from zoo.formats.spotting import BALL_LABEL_FILE, LABEL_FILE, positions_ms
 from zoo.synthetic import pitch_render
@@ -272,6 +273,7 @@ def _parse_games(text: str) -> int | dict[str, int]:
     return games
 
 
+@user_errors
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("root", help="folder to write the SoccerNet tree into")
@@ -285,6 +287,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--width", type=int, default=160)
     parser.add_argument("--height", type=int, default=96)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--verbose", action="store_true", help="show the traceback of errors")
     args = parser.parse_args(argv)
     size = {"width": args.width, "height": args.height, "seed": args.seed, "games_per_split": args.games}
     if args.v2_video:

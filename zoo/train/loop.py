@@ -22,6 +22,7 @@ import ml_collections
 from absl import logging
 
 from zoo import progress
+from zoo.data import tfds_sources
 from zoo.errors import ConfigError, UserError
 from zoo.train import checkpoint as ckpt
 from zoo.train import evaluation
@@ -130,6 +131,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str, task: Ta
                         "config, not train.py.")
     check_config(config, task, mesh)
     runs.check_same_run(workdir, config)  # before anything in the workdir changes
+    tfds_sources.forget_prepared()  # a run checks its data's sources once, at its start
     per_process_batch = config.train.batch_size // jax.process_count()
     num_steps = config.train.num_steps
     dtype = compute_dtype(config.train.precision)
@@ -272,6 +274,7 @@ def evaluate_checkpoint(config: ml_collections.ConfigDict, workdir: str, task: T
     mesh_lib.maybe_initialize_distributed()
     mesh = mesh_lib.local_mesh()
     check_config(config, task, mesh_lib.make_mesh())
+    tfds_sources.forget_prepared()
     if task.trainable:
         if not ckpt.saved_steps(workdir):
             raise UserError(f"No checkpoint in {ckpt.checkpoint_dir(workdir)}: train first "
