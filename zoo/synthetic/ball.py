@@ -196,7 +196,8 @@ def write_dataset(root, *, version="2025", games_per_split=None, video_seconds=1
         "2025" (one video `224p.mp4`; 12 classes, all in half "1"; a `halftime` field).
       games_per_split: None (all 9 official ball games), an int (the first N of each split) or
         {split: N}.
-      video_seconds: footage per game (2023: two halves of half that each).
+      video_seconds: footage per game (2023: two halves of half that each), or {split: seconds}
+        (longer test games give a steadier metric).
       events_per_minute: about how many ball-class events happen per minute (2023 labels only
         the passes and runs among them).
       width, height, fps: video frame size and rate (the official 224p is 398x224 at 25 fps).
@@ -204,12 +205,15 @@ def write_dataset(root, *, version="2025", games_per_split=None, video_seconds=1
         same match in every version.
     """
     labels = ball_labels(version)
-    if video_seconds < MIN_SECONDS or events_per_minute <= 0 or fps <= 0:
+    seconds_of = dict(video_seconds) if isinstance(video_seconds, Mapping) else {s: video_seconds for s in SPLITS}
+    if min(seconds_of.values()) < MIN_SECONDS or events_per_minute <= 0 or fps <= 0:
         raise ValueError(f"video_seconds must be >= {MIN_SECONDS}, events_per_minute and fps > 0")
     everything = {split: len(list_games(split, task="ball")) for split in SPLITS}
     written = []
     for split, game in _games(games_per_split, "ball", everything):
-        match = simulate_ball_game(game, video_seconds=video_seconds, events_per_minute=events_per_minute,
+        if split not in seconds_of:
+            raise ValueError(f"video_seconds gives no length for the {split} games")
+        match = simulate_ball_game(game, video_seconds=seconds_of[split], events_per_minute=events_per_minute,
                                    width=width, height=height, fps=fps, seed=seed)
         folder = os.path.join(os.fspath(root), game)
         os.makedirs(folder, exist_ok=True)

@@ -27,6 +27,7 @@ from absl import logging
 from zoo import progress
 from zoo.data import ball_index, clip_transforms, video
 from zoo.formats import spotting as spotting_format
+from zoo.formats.splits import SPLITS
 from zoo.metrics import spotting as spotting_metric
 from zoo.metrics import team_spotting
 import zoo.models
@@ -70,7 +71,9 @@ def _synthetic_settings(config: ml_collections.ConfigDict) -> dict:
     if config.data.dataset == "v2_video":
         return {**settings, "half_seconds": synthetic.video_seconds / 2,
                 "events_per_half": max(1, round(synthetic.events_per_minute * synthetic.video_seconds / 120))}
-    return {**settings, "video_seconds": synthetic.video_seconds,
+    seconds = {split: synthetic.test_video_seconds if split == "test" and synthetic.test_video_seconds
+               else synthetic.video_seconds for split in SPLITS}
+    return {**settings, "video_seconds": seconds,
             "events_per_minute": synthetic.events_per_minute}
 
 
