@@ -87,8 +87,11 @@ def prepare(
         with contextlib.redirect_stdout(io.StringIO()):
             builder.download_and_prepare(download_config=download_config)
     except AssertionError as error:  # TFDS's way of saying that the manual dir is missing or empty
-        raise UserError(f"{name_with_config}: cannot build from {manual_dir}: "
-                        f"{str(error).strip().splitlines()[0]}") from None
+        # Its message ends with the builder's download instructions: kept, on one line.
+        instructions = " ".join(line.strip() for line in str(error).split("instructions:", 1)[-1].splitlines()
+                                if line.strip())
+        raise UserError(f"{name_with_config}: {manual_dir} is empty or missing. How to get the data: "
+                        f"{instructions}") from None
     finally:
         if not progress:
             tfds.enable_progress_bar()
