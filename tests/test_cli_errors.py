@@ -164,3 +164,12 @@ def test_bad_data_is_one_clear_error_naming_the_file(tmp_path, fault):
         train_and_evaluate(config, str(tmp_path / "run"), action_spotting.TASK)
     assert "\n" not in str(error.value)
     assert not os.path.exists(tmp_path / "run" / "config.json")  # nothing of a run that never started
+
+
+def test_a_moved_workdir_with_synthetic_data_still_resumes(tmp_path):
+    first, moved = str(tmp_path / "run"), str(tmp_path / "elsewhere" / "run")
+    train_and_evaluate(_tiny(), first, action_spotting.TASK)
+    os.makedirs(os.path.dirname(moved))
+    os.rename(first, moved)
+    train_and_evaluate(_tiny(**{"train.num_steps": 6}), moved, action_spotting.TASK)
+    assert "6" in os.listdir(os.path.join(moved, "checkpoints"))

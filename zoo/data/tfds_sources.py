@@ -137,6 +137,16 @@ def _manifest_changes(built: dict, now: dict) -> list[str]:
     return changed + removed + added
 
 
+def _portable(root: str, data_dir: str) -> str:
+    """`root` as recorded beside a dataset: relative to the data dir when both are in one run's
+    workdir (the synthetic default), so a copied or moved workdir still matches; else absolute."""
+    root, data_dir = os.path.abspath(root), os.path.abspath(data_dir)
+    workdir = os.path.dirname(data_dir)
+    if os.path.commonpath([root, workdir]) == workdir:
+        return os.path.relpath(root, data_dir)
+    return root
+
+
 def _stamp_path(data_dir: str, name_with_config: str) -> str:
     return os.path.join(data_dir, name_with_config.replace("/", "__") + ".source.json")
 
@@ -192,7 +202,7 @@ def prepare_once(
            repr(getattr(write_synthetic, "keywords", None)))
     if key in _PREPARED:  # every process reaches this point equally often, so syncs stay paired
         return data_dir
-    source = {"manual_dir": os.path.abspath(root),
+    source = {"manual_dir": _portable(root, data_dir),
               "synthetic": None if manual_dir else dict(getattr(write_synthetic, "keywords", {}))}
     stamp = _stamp_path(data_dir, name_with_config)
     if jax.process_index() == 0:
