@@ -22,6 +22,8 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
+from zoo.models.remat import maybe_remat
+
 # torchvision initialises convolutions with kaiming_normal_(mode="fan_out", nonlinearity="relu").
 conv_init = nn.initializers.variance_scaling(2.0, "fan_out", "normal")
 
@@ -82,7 +84,7 @@ class Bottleneck(nn.Module):
     stride: int = 1
 
     @nn.compact
-    def __call__(self, x: jax.Array, *, train: bool) -> jax.Array:
+    def __call__(self, x: jax.Array, train: bool) -> jax.Array:
         out_channels = 4 * self.planes
         y = conv(self.planes, 1, name="conv1")(x)
         y = nn.relu(batch_norm(train, "bn1")(y))
@@ -110,7 +112,7 @@ class BasicBlock(nn.Module):
     stride: int = 1
 
     @nn.compact
-    def __call__(self, x: jax.Array, *, train: bool) -> jax.Array:
+    def __call__(self, x: jax.Array, train: bool) -> jax.Array:
         y = conv(self.planes, 3, self.stride, name="conv1")(x)
         y = nn.relu(batch_norm(train, "bn1")(y))
         y = conv(self.planes, 3, name="conv2")(y)
@@ -132,6 +134,7 @@ class ResNet(nn.Module):
       block: "bottleneck" (ResNet-50 and deeper) or "basic" (ResNet-18/34).
       return_stages: return the stem (after conv1/bn1/relu, stride 2) and every stage's output
         instead of the last map, for feature pyramids.
+      remat: recompute each block in the backward pass (zoo.models.remat).
 
     Call: images [batch, height, width, 3] (normalised) -> feature map
       [batch, height / (8 * last_stride), width / (8 * last_stride), 2048 (512 basic)] (sizes
@@ -143,6 +146,7 @@ class ResNet(nn.Module):
     last_stride: int = 2
     block: str = "bottleneck"
     return_stages: bool = False
+    remat: bool = False
 
     @nn.compact
     def __call__(self, images: jax.Array, *, train: bool) -> jax.Array | list[jax.Array]:
@@ -153,12 +157,11 @@ class ResNet(nn.Module):
         stages = [x]
         x = max_pool_3x3_s2(x)
         strides = (1, 2, 2, self.last_stride)
+        make = maybe_remat(Bottleneck if self.block == "bottleneck" else BasicBlock, self.remat,
+                           static_argnums=(2,))
         for stage, (blocks, stride) in enumerate(zip(self.stage_sizes, strides)):
             planes = 64 * 2**stage
             for block in range(blocks):
-                make = Bottleneck if self.block == "bottleneck" else BasicBlock
-                x = make(
-                    planes, stride if block == 0 else 1, name=f"layer{stage + 1}_{block}"
-                )(x, train=train)
+                x = make(planes, stride if block == 0 else 1, name=f"layer{stage + 1}_{block}")(x, train)
             stages.append(x)
         return stages if self.return_stages else x
