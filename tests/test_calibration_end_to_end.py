@@ -1,10 +1,13 @@
-"""The calibration task end to end on its tiny synthetic default, through the task's functions:
-data and training targets, predict_split / write_submission / score with heatmaps decoded and
-cameras solved, the official files (checked by the zoo's validator and scored equal by the
-official evaluator), and `zoo.predict calibration` from line annotations, images and a video.
+"""The calibration task end to end on its tiny synthetic default: `train_and_evaluate` (data,
+training targets from cameras solved on the annotations, two training steps, the final
+evaluation) and `evaluate_checkpoint` on the test split, as train.py and evaluate.py run them; then
+predict_split / write_submission / score with an oracle network, whose official files the zoo's
+validator accepts and the official evaluator scores as the zoo does; and `zoo.predict
+calibration` from line annotations (with players and top views), images and a video.
 
-The network is an oracle that returns the training targets of each image: what is checked is
-everything around the network (test_calibration_training_step.py trains the real one).
+The oracle returns the training targets of each image, so that decoding, the solver and the
+official files are checked on meaningful detections. That training beats an untrained network
+takes minutes: benchmarks/learning.py (docs/calibration.md has the table).
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import io
+import json
 import os
 import warnings
 import zipfile
@@ -21,15 +25,20 @@ import numpy as np
 import pytest
 
 from configs.calibration import resnet_fpn
-from zoo.formats import calibration as formats
-from zoo.metrics import calibration as metric
-from zoo.synthetic import calibration as synthetic
-from zoo.tasks import calibration as task
-from zoo.tasks import get_task
 from soccernet_datasets.soccernet_calibration.soccernet_calibration_dataset_builder import annotation_of
 from zoo.data.image_transforms import normalize
 from zoo.data.pitch_transforms import evaluation_resize
+from zoo.errors import UserError
+from zoo.formats import calibration as formats
+from zoo.geometry import top_view
+from zoo.geometry.camera import Camera
+from zoo.metrics import calibration as metric
+from zoo.synthetic import calibration as synthetic
+from zoo.tasks import calibration as task
+from zoo.train import evaluate_checkpoint, train_and_evaluate
 from zoo.train.task import Models, Shard, Stage
+
+from tests.solver_program import compile_optimised
 
 official = pytest.importorskip("SoccerNet.Evaluation.CameraCalibration")
 
@@ -61,18 +70,43 @@ class OraclePredictor:
 
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory):
-    """A tiny synthetic run directory (data built, training targets solved) and an oracle model."""
+def trained(tmp_path_factory):
+    """A tiny run through the core: (config, workdir, final scores on valid)."""
     workdir = str(tmp_path_factory.mktemp("calibration_run"))
     config = resnet_fpn.get_config("tiny")
-    TASK = get_task("calibration")
-    TASK.check_config(config)
-    data = TASK.make_train_data(config, workdir, config.train.batch_size)
-    batch = data.dataset[0]
-    assert batch["inputs"].shape == (4, 72, 128, 3)
-    assert batch["keypoint_target"].shape == (4, 36, 64, 58) and batch["line_target"].shape == (4, 36, 64, 24)
+    config.train.num_steps = 2
+    config.train.checkpoint_every_steps = 2
+    config.train.log_every_steps = 1
+    compile_optimised(task.solver_config(config))
+    return config, workdir, train_and_evaluate(config, workdir, task.TASK)
+
+
+@pytest.fixture(scope="module")
+def run(trained):
+    """The run's directory (data built, training targets solved) and an oracle model."""
+    config, workdir, _ = trained
     oracle = OraclePredictor(config, workdir, "valid")
     return config, workdir, Models(own=Stage("model", config, workdir, 0, (oracle,)))
+
+
+def test_train_and_evaluate_then_evaluate_checkpoint(trained):
+    config, workdir, scores = trained
+    assert {"final_score", "completeness"} <= set(scores.headline)
+    rows = [json.loads(line) for line in open(os.path.join(workdir, "metrics.jsonl"))]
+    losses = [r for r in rows if "keypoint_loss" in r or "loss" in r]
+    assert losses and all(np.isfinite(r.get("loss", 0.0)) for r in losses)
+    batch = task.TASK.make_train_data(config, workdir, config.train.batch_size).dataset[0]
+    assert batch["inputs"].shape == (4, 72, 128, 3)
+    assert batch["keypoint_target"].shape == (4, 36, 64, 58) and batch["line_target"].shape == (4, 36, 64, 24)
+    test_scores, out = evaluate_checkpoint(config, workdir, task.TASK, "test")
+    assert set(test_scores.headline) == set(scores.headline)
+    truth = task.groundtruth_dir(config, workdir, "test")
+    # The upload: valid, if short of cameras (two training steps make an unsure model).
+    problems = formats.validate_submission(out + ".zip", groundtruth=truth)
+    assert all("no camera" in p.message for p in problems), problems
+    cameras = [n for n in os.listdir(out) if formats.CAMERA_NAME.fullmatch(n)]
+    assert test_scores.headline["completeness"] == pytest.approx(
+        len(cameras) / len(formats.read_annotations(truth)))
 
 
 def official_scores(truth_folder, predictions, tmp_path, threshold=5):
@@ -149,8 +183,27 @@ def test_predict_from_line_annotations(run, tmp_path):
         tmp_path / "truth.zip", synthetic.read_true_cameras(task.synthetic_root(workdir), "valid")))
     assert results["meanAccuracies"] >= truth["meanAccuracies"] - 0.05
     overlays = sorted(os.listdir(tmp_path / "overlay"))
-    assert len(overlays) == len(formats.read_annotations(valid))
-    assert cv2.imread(str(tmp_path / "overlay" / overlays[0])).shape == (108, 192, 3)
+    ids = sorted(formats.read_annotations(valid))
+    assert overlays == sorted([f"{i}.png" for i in ids] + [f"{i}_top.png" for i in ids])
+    assert cv2.imread(str(tmp_path / "overlay" / f"{ids[0]}.png")).shape == (108, 192, 3)
+    assert cv2.imread(str(tmp_path / "overlay" / f"{ids[0]}_top.png")).shape == (448, 904, 3)
+
+    # Players: feet at the image centre (192x108 pixels) land where the written camera puts them.
+    boxes = {i: [[86, 20, 106, 53.5, 255, 0, 0], [0, 0, 10, 10]] for i in ids[:2]}
+    (tmp_path / "boxes.json").write_text(json.dumps(boxes))
+    args = predict_args(lines=valid, out=str(tmp_path / "again"), boxes=str(tmp_path / "boxes.json"),
+                        players=str(tmp_path / "players.json"), min_confidence="0")
+    task.PREDICT_FILE.run(None, None, args)
+    players = json.loads((tmp_path / "players.json").read_text())
+    assert sorted(players) == ids and players[ids[-1]]["players"] == []
+    camera = Camera.from_json(json.loads((tmp_path / "again" / f"camera_{ids[0]}.json").read_text()))
+    expected, _ = top_view.players_on_pitch(Camera.stack([camera]), np.array([[[86, 20, 106, 53.5]]]),
+                                            np.ones((1, 1), bool), (192, 108))
+    np.testing.assert_allclose(players[ids[0]]["players"][0]["pitch_xy"], expected[0, 0], rtol=1e-4, atol=1e-3)
+    (tmp_path / "bad.json").write_text(json.dumps({ids[0]: [[1, 2, 3]]}))
+    with pytest.raises(UserError, match="bad.json: image .*each box must be"):
+        task.PREDICT_FILE.run(None, None, predict_args(lines=valid, out=str(tmp_path / "x"),
+                                                       boxes=str(tmp_path / "bad.json"), players="p.json"))
 
 
 def test_predict_images_and_a_video_with_a_model(run, tmp_path):
@@ -161,7 +214,7 @@ def test_predict_images_and_a_video_with_a_model(run, tmp_path):
                         min_confidence="0")
     summary = task.PREDICT_FILE.run(config, models, args)
     assert "2 of 2 images calibrated" in summary
-    assert len(os.listdir(tmp_path / "cameras")) == 2 and len(os.listdir(tmp_path / "overlay")) == 2
+    assert len(os.listdir(tmp_path / "cameras")) == 2 and len(os.listdir(tmp_path / "overlay")) == 4
     video = str(tmp_path / "clip.mp4")
     writer = cv2.VideoWriter(video, cv2.VideoWriter_fourcc(*"mp4v"), 25, (192, 108))
     for path in images * 3:

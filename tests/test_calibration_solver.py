@@ -18,11 +18,13 @@ from zoo.metrics import calibration as metric
 from zoo.postprocess import camera_solver, plane_homography
 from zoo.synthetic import calibration as synthetic
 
-CHUNK, SLOTS = 16, (57, 256)
+from tests.solver_program import CHUNK, SLOTS, compile_optimised
+
 NUM = 32
 
 
 def solve(observations):
+    compile_optimised()
     return camera_solver.solve(observations, chunk=CHUNK, slots=SLOTS)
 
 

@@ -6,6 +6,7 @@ checked against a PyTorch HRNet with the published key names (tests/torch_hrnet_
 from __future__ import annotations
 
 import importlib
+import os
 
 import jax
 import jax.numpy as jnp
@@ -46,6 +47,7 @@ def test_tiny_networks_shapes_and_counts():
     assert model.hrnet_modules == (1, 1, 1)
 
 
+@pytest.mark.skipif(not os.environ.get("ZOO_SLOW_TESTS"), reason="slow: set ZOO_SLOW_TESTS=1")
 def test_full_size_hrnet_w48_parameter_count():
     network = HeatmapNetwork(58, backbone="hrnet", width=48)
     variables = jax.eval_shape(

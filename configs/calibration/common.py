@@ -57,6 +57,7 @@ def base(variant: str) -> ml_collections.ConfigDict:
     config.model.num_keypoints = 57
     config.model.num_lines = 23
     config.model.line_activation = "softmax"  # softmax (line heatmaps) | sigmoid (PnLCalib ends)
+    config.model.remat = False  # recompute each backbone block in the backward pass (less memory)
 
     config.loss = ml_collections.ConfigDict()
     config.loss.keypoint_weight = 1.0
@@ -109,6 +110,7 @@ def base(variant: str) -> ml_collections.ConfigDict:
         config.train.num_steps = 4
         config.train.checkpoint_every_steps = 4
         config.train.log_every_steps = 2
+        config.optimizer.schedule = "constant"
         config.eval.batch_size = 4
     else:  # baseline: PnLCalib's recipe on 960x540 images
         config.data.synthetic.width = 960

@@ -16,6 +16,8 @@ published weights: `python -m zoo.convert --arch pnlcalib --input SV_kp --lines-
 
 from configs.calibration import common
 
+VARIANTS = common.VARIANTS
+
 
 def get_config(arg: str | None = None):
     variant = arg or "synthetic"

@@ -11,6 +11,8 @@ backbone), tiny (see common.py).
 
 from configs.calibration import common
 
+VARIANTS = common.VARIANTS
+
 
 def get_config(arg: str | None = None):
     variant = arg or "synthetic"
@@ -23,4 +25,5 @@ def get_config(arg: str | None = None):
         config.model.width = 64
     elif variant == "tiny":
         config.model.width = 16
+        config.model.resnet_depth = 10  # one block per stage: a quick compile
     return config

@@ -24,6 +24,7 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
+from zoo.models.remat import maybe_remat
 from zoo.models.resnet import BasicBlock, Bottleneck, batch_norm, conv
 
 # Modules per stage (stages 2, 3, 4) and basic blocks per branch, as in HRNetV2-W18...W64.
@@ -51,19 +52,22 @@ class HighResolutionModule(nn.Module):
     Attributes:
       channels: channels per branch, highest resolution first.
       blocks: basic blocks per branch.
+      remat: recompute each block in the backward pass (zoo.models.remat).
 
     Call: list of [batch, h_i, w_i, channels[i]] -> the same shapes.
     """
 
     channels: Sequence[int]
     blocks: int = BLOCKS_PER_BRANCH
+    remat: bool = False
 
     @nn.compact
     def __call__(self, xs: Sequence[jax.Array], *, train: bool) -> list[jax.Array]:
         xs = list(xs)
+        block = maybe_remat(BasicBlock, self.remat, static_argnums=(2,))
         for b, planes in enumerate(self.channels):
             for i in range(self.blocks):
-                xs[b] = BasicBlock(planes, name=f"branches_{b}_{i}")(xs[b], train=train)
+                xs[b] = block(planes, name=f"branches_{b}_{i}")(xs[b], train)
         if len(xs) == 1:
             return xs
         out = []
@@ -92,7 +96,7 @@ class HighResolutionModule(nn.Module):
 
 def hrnet_backbone(
     images: jax.Array, *, width: int, train: bool, stage_modules: Sequence[int] = STAGE_MODULES,
-    blocks: int = BLOCKS_PER_BRANCH,
+    blocks: int = BLOCKS_PER_BRANCH, remat: bool = False,
 ) -> tuple[list[jax.Array], jax.Array]:
     """The HRNetV2 trunk, creating its modules in the calling compact module (so their names are
     the published top-level keys).
@@ -106,8 +110,9 @@ def hrnet_backbone(
     x = nn.relu(batch_norm(train, "bn1")(x))
     x = conv(STEM_CHANNELS, 3, 2, name="conv2")(x)
     x = nn.relu(batch_norm(train, "bn2")(x))
+    bottleneck = maybe_remat(Bottleneck, remat, static_argnums=(2,))
     for i in range(4):
-        x = Bottleneck(STEM_CHANNELS, name=f"layer1_{i}")(x, train=train)
+        x = bottleneck(STEM_CHANNELS, name=f"layer1_{i}")(x, train)
     xs = [x]
     for stage, modules in enumerate(stage_modules, start=2):
         channels = [width * 2**b for b in range(stage)]
@@ -125,7 +130,7 @@ def hrnet_backbone(
                 inputs.append(nn.relu(batch_norm(train, f"{name}_0_1")(y)))
         xs = inputs
         for m in range(modules):
-            xs = HighResolutionModule(channels, blocks, name=f"stage{stage}_{m}")(xs, train=train)
+            xs = HighResolutionModule(channels, blocks, remat, name=f"stage{stage}_{m}")(xs, train=train)
     return xs, stem
 
 

@@ -40,7 +40,7 @@ from zoo.models.resnet import ResNet, batch_norm, conv
 
 BACKBONES = ("hrnet", "resnet_fpn")
 ACTIVATIONS = ("softmax", "sigmoid")
-RESNET_STAGES = {18: (2, 2, 2, 2), 34: (3, 4, 6, 3)}
+RESNET_STAGES = {10: (1, 1, 1, 1), 18: (2, 2, 2, 2), 34: (3, 4, 6, 3)}  # 10: for tests
 
 
 def heatmap_head(features: jax.Array, skip: jax.Array, outputs: int, *, train: bool, name: str,
@@ -70,13 +70,14 @@ class ResNetFPN(nn.Module):
 
     depth: int = 18
     fpn_channels: int = 128
+    remat: bool = False
 
     @nn.compact
     def __call__(self, images: jax.Array, *, train: bool) -> tuple[jax.Array, jax.Array]:
         if self.depth not in RESNET_STAGES:
             raise ValueError(f"resnet depth must be one of {sorted(RESNET_STAGES)}, got {self.depth}")
         stem, *stages = ResNet(RESNET_STAGES[self.depth], block="basic", return_stages=True,
-                               name="resnet")(images, train=train)
+                               remat=self.remat, name="resnet")(images, train=train)
         merged = None
         for level in range(len(stages) - 1, -1, -1):
             lateral = nn.Conv(self.fpn_channels, (1, 1), name=f"lateral_{level}")(stages[level])
@@ -102,6 +103,7 @@ class HeatmapNetwork(nn.Module):
     activation: str = "softmax"
     hrnet_modules: tuple[int, int, int] = STAGE_MODULES
     hrnet_blocks: int = BLOCKS_PER_BRANCH
+    remat: bool = False
 
     @nn.compact
     def __call__(self, images: jax.Array, *, train: bool) -> jax.Array:
@@ -114,10 +116,11 @@ def backbone_features(module, images, *, train: bool) -> tuple[jax.Array, jax.Ar
     """(stride-4 features, stride-2 skip) of `module.backbone`, built inside `module`."""
     if module.backbone == "hrnet":
         branches, stem = hrnet_backbone(images, width=module.width, train=train,
-                                        stage_modules=module.hrnet_modules, blocks=module.hrnet_blocks)
+                                        stage_modules=module.hrnet_modules, blocks=module.hrnet_blocks,
+                                        remat=module.remat)
         return concatenated_branches(branches), stem
     if module.backbone == "resnet_fpn":
-        return ResNetFPN(module.resnet_depth, module.width, name="backbone")(images, train=train)
+        return ResNetFPN(module.resnet_depth, module.width, module.remat, name="backbone")(images, train=train)
     raise ValueError(f"model.backbone must be one of {BACKBONES}, got {module.backbone!r}")
 
 
@@ -133,6 +136,8 @@ class PitchHeatmapNet(nn.Module):
       line_activation: "softmax" (line heatmaps) or "sigmoid" (PnLCalib's line-end heatmaps).
       hrnet_modules, hrnet_blocks: HRNet modules in stages 2-4 and basic blocks per branch
         ((1, 4, 3) and 4 in HRNetV2; smaller for the "small" HRNets).
+      remat: recompute each backbone block in the backward pass (zoo.models.remat): the same
+        parameters, less memory (960x540 HRNet-W48 training on one GPU).
     """
 
     backbone: str = "hrnet"
@@ -144,6 +149,7 @@ class PitchHeatmapNet(nn.Module):
     line_activation: str = "softmax"
     hrnet_modules: tuple[int, int, int] = STAGE_MODULES
     hrnet_blocks: int = BLOCKS_PER_BRANCH
+    remat: bool = False
 
     @nn.compact
     def __call__(self, images: jax.Array, *, train: bool = False) -> dict[str, jax.Array]:
@@ -152,7 +158,8 @@ class PitchHeatmapNet(nn.Module):
                              f"{self.line_activation!r}")
         if self.separate_networks:
             common = dict(backbone=self.backbone, width=self.width, resnet_depth=self.resnet_depth,
-                          hrnet_modules=tuple(self.hrnet_modules), hrnet_blocks=self.hrnet_blocks)
+                          hrnet_modules=tuple(self.hrnet_modules), hrnet_blocks=self.hrnet_blocks,
+                          remat=self.remat)
             keypoints = HeatmapNetwork(self.num_keypoints + 1, **common, name="keypoints")(
                 images, train=train)
             lines = HeatmapNetwork(self.num_lines + 1, **common, activation=self.line_activation,

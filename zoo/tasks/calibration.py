@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import json
 import os
 
 import cv2
@@ -34,7 +35,7 @@ from zoo import models as model_registry
 from zoo.data import samplers, tfds_sources
 from zoo.data.image_transforms import normalize
 from zoo.data.pitch_transforms import PitchAugment, PitchSample, evaluation_resize
-from zoo.errors import ConfigError
+from zoo.errors import ConfigError, UserError
 from zoo.formats import calibration as formats
 from zoo.geometry import camera as camera_lib
 from zoo.geometry.camera import Camera
@@ -400,7 +401,15 @@ def _add_arguments(parser) -> None:
     parser.add_argument("--out", required=True,
                         help="where the camera_<idx>.json files go: a .zip (the upload) or a folder")
     parser.add_argument("--overlay", default="",
-                        help="a folder for PNGs of the projected pitch over each image")
+                        help="a folder for PNGs of the projected pitch over each image "
+                        "(<idx>.png) and of its top views (<idx>_top.png)")
+    parser.add_argument("--boxes", default="",
+                        help="a JSON file {image id: [[x1, y1, x2, y2] or [x1, y1, x2, y2, r, g, b], "
+                        "...]} of player boxes in the image's pixels (960x540 without an image): "
+                        "players are placed on the pitch, written to --players and drawn in the "
+                        "top views")
+    parser.add_argument("--players", default="",
+                        help="with --boxes: the JSON file of the players' pitch positions and graphs")
     parser.add_argument("--min-confidence", type=float, default=None,
                         help="write no camera below this confidence (default: the run's "
                         "eval.min_confidence, 0.3 without a run)")
@@ -431,11 +440,84 @@ def _read_image(path: str) -> np.ndarray:
     return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
 
 
+def _read_boxes(path: str) -> dict[str, np.ndarray]:
+    """{image id: boxes [P, 7] (x1, y1, x2, y2, r, g, b; white without colours)} of a --boxes file."""
+    try:
+        with open(path) as f:
+            raw = json.load(f)
+    except (OSError, ValueError) as error:
+        raise UserError(f"{path}: not a readable JSON file ({error}).") from None
+    if not isinstance(raw, dict):
+        raise UserError(f"{path}: expected an object {{image id: [[x1, y1, x2, y2(, r, g, b)], ...]}}.")
+    boxes = {}
+    for idx, rows in raw.items():
+        table = []
+        for row in rows if isinstance(rows, list) else [None]:
+            try:
+                values = [float(v) for v in row]
+            except (TypeError, ValueError):
+                values = []
+            if len(values) not in (4, 7) or not np.isfinite(values).all():
+                raise UserError(f"{path}: image {idx!r}: each box must be [x1, y1, x2, y2] or "
+                                f"[x1, y1, x2, y2, r, g, b] (numbers), got {row!r}.")
+            table.append(values + [255.0] * (7 - len(values)))
+        boxes[str(idx)] = np.asarray(table, np.float64).reshape(-1, 7)
+    return boxes
+
+
+def _write_players_and_top_views(args, ids, digits, solution, images) -> None:
+    """Players on the pitch (--boxes -> --players) and top-view PNGs (in --overlay)."""
+    from zoo.geometry import top_view
+    from zoo.plots.top_view import write_top_view
+
+    boxes = _read_boxes(args.boxes) if args.boxes else {}
+    unknown = sorted(set(boxes) - set(ids))
+    if unknown:
+        raise UserError(f"{args.boxes}: boxes for images that were not calibrated: {', '.join(unknown[:5])}"
+                        f"{' ...' if len(unknown) > 5 else ''} (image ids: {', '.join(ids[:3])} ...).")
+    most = max([len(b) for b in boxes.values()] + [1])
+    table = np.zeros((len(ids), most, 7))
+    valid = np.zeros((len(ids), most), bool)
+    camera_width, camera_height = top_view.CAMERA_SIZE
+    for n, idx in enumerate(ids):
+        found = boxes.get(idx, np.zeros((0, 7)))
+        height, width = images[idx].shape[:2] if idx in images else (camera_height, camera_width)
+        scale = np.array([(camera_width - 1) / (width - 1), (camera_height - 1) / (height - 1)] * 2)
+        table[n, :len(found)] = found
+        table[n, :len(found), :4] *= scale  # to the cameras' 960x540 pixels
+        valid[n, :len(found)] = True
+    cameras = solution.cameras
+    positions, placed = top_view.players_on_pitch(cameras, table[..., :4], valid)
+    colours = np.clip(table[..., 4:], 0, 255).astype(np.uint8)
+    if args.boxes:
+        _, edges = top_view.player_graph(positions, placed, colours, table[..., :4])
+        players = {}
+        for n, idx in enumerate(ids):
+            count = len(boxes.get(idx, ()))
+            players[idx] = {
+                "camera_confidence": float(solution.confidence[n]),
+                # pitch_xy: metres, None for a foot the camera does not put on the ground.
+                "players": [{"box": boxes[idx][p, :4].tolist(),
+                             "pitch_xy": positions[n, p].tolist() if placed[n, p] else None}
+                            for p in range(count)],
+                "edges": np.argwhere(edges[n, :count, :count]).tolist(),
+            }
+        os.makedirs(os.path.dirname(os.path.abspath(args.players)), exist_ok=True)
+        with open(args.players, "w") as f:
+            json.dump(players, f, indent=1)
+    if args.overlay:
+        composition, channels = top_view.top_views(cameras, positions, placed, colours)
+        for n, idx in enumerate(ids):
+            write_top_view(os.path.join(args.overlay, f"{digits[idx]}_top.png"), composition[n],
+                           channels[n])
+
+
 def _run_predict_file(config, models, args) -> str:
     """`python -m zoo.predict calibration ...`: cameras (and overlays) for the user's files."""
-    from zoo.errors import UserError
     from zoo.plots.pitch_overlay import write_overlay
 
+    if bool(args.boxes) != bool(args.players):
+        raise UserError("--boxes and --players go together (player boxes in, their pitch positions out).")
     threshold = args.min_confidence
     if threshold is None:
         threshold = float(config.eval.min_confidence) if config is not None else 0.3
@@ -448,7 +530,7 @@ def _run_predict_file(config, models, args) -> str:
         settings = solver_config(config) if config is not None else camera_solver.SolverConfig()
         solution = camera_solver.solve(observations, config=settings, chunk=SOLVER_CHUNK,
                                        slots=SOLVER_SLOTS)
-        if args.overlay and os.path.isdir(args.lines):
+        if (args.overlay or args.boxes) and os.path.isdir(args.lines):
             for idx in ids:  # the official tree keeps each image beside its annotation
                 for folder, _, files in os.walk(args.lines):
                     if f"{idx}.jpg" in files:
@@ -479,9 +561,12 @@ def _run_predict_file(config, models, args) -> str:
                 bgr = cv2.cvtColor(images[idx], cv2.COLOR_RGB2BGR)
                 write_overlay(os.path.join(args.overlay, f"{digits[idx]}.png"), bgr,
                               solution.cameras.select(n), label=label)
+    if args.overlay or args.boxes:
+        _write_players_and_top_views(args, ids, digits, solution, images)
     renamed = "" if all(digits[i] == i for i in ids) else " (named by position: the file names are not digits)"
     return (f"{len(chosen)} of {len(ids)} images calibrated (confidence >= {threshold:g}) -> "
-            f"{args.out}{renamed}" + (f"; overlays in {args.overlay}" if args.overlay else ""))
+            f"{args.out}{renamed}" + (f"; overlays and top views in {args.overlay}" if args.overlay else "")
+            + (f"; players on the pitch in {args.players}" if args.players else ""))
 
 
 PREDICT_FILE = PredictFile(
