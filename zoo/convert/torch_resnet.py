@@ -1,4 +1,9 @@
-"""torchvision / torchreid ResNet-50 state dicts -> Flax variables of `ReidModel(backbone="resnet50")`.
+"""torchvision / torchreid ResNet state dicts -> Flax variables of the zoo's ResNet trunks.
+
+`convert_resnet50`: torchvision / torchreid ResNet-50 -> `ReidModel(backbone="resnet50")`.
+`convert_resnet`: torchvision ResNet-18 / 34 / 50 ImageNet weights -> a `backbone` trunk, for any
+model whose trunk is a `zoo.models.resnet.ResNet` named `backbone` (the jersey legibility
+classifier, the SimpleBaseline pose model), through `init_from`.
 
 The Flax modules are named after the PyTorch keys (see `zoo.models.resnet`), so the mapping is a
 rename plus a layout change per tensor. The renaming rules here are shared with
@@ -32,6 +37,7 @@ import numpy as np
 from flax import traverse_util
 
 from zoo.models.reid_head import make_backbone
+from zoo.models.resnet import RESNETS, resnet
 
 _INDEXED = re.compile(r"_(\d+)$")
 
@@ -222,3 +228,25 @@ def convert_resnet50(checkpoint: Mapping[str, Any], *, num_classes: int | None =
     if head_stats:
         batch_stats["head"] = head_stats
     return Conversion({"params": params, "batch_stats": batch_stats}, dropped)
+
+
+def convert_resnet(checkpoint: Mapping[str, Any], *, depth: str) -> Conversion:
+    """A torchvision ResNet checkpoint (`resnet18-f37072fd.pth`, `resnet34-b627a593.pth`, ...) ->
+    `{"params": {"backbone": ...}, "batch_stats": {"backbone": ...}}`.
+
+    Args:
+      checkpoint: a state dict (tensors or arrays) or a dict wrapping one (see unwrap_state_dict).
+      depth: "resnet18", "resnet34", "resnet50" or "resnet101" (torchvision's widths).
+
+    The ImageNet classifier `fc.*` is dropped and reported; any other key that does not fit is an
+    error (a ResNet-34 file given as ResNet-18 names its extra blocks).
+    """
+    if depth not in RESNETS:
+        raise ValueError(f"Unknown ResNet {depth!r}; expected one of {', '.join(RESNETS)}.")
+    state = unwrap_state_dict(checkpoint)
+    trunk, used, problems = rename(state, abstract_variables(resnet(depth)))
+    dropped = {key: f"ImageNet classifier of torchvision's {depth}"
+               for key in ("fc.weight", "fc.bias") if key in state}
+    check_consumed(state, used, dropped, problems, depth)
+    return Conversion({"params": {"backbone": trunk["params"]},
+                       "batch_stats": {"backbone": trunk["batch_stats"]}}, dropped)

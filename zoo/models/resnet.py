@@ -1,8 +1,9 @@
-"""ResNet-50 exactly as torchvision builds it, as a backbone for player re-identification.
+"""ResNet-18/34/50 exactly as torchvision builds them: backbones for ReID, pose and legibility.
 
 He et al., "Deep Residual Learning for Image Recognition", CVPR 2016, in the torchvision "v1.5"
-form: the stride of a bottleneck sits on its 3x3 convolution, and the shortcut is a strided 1x1
-convolution + BatchNorm whenever the shape changes. Every convolution pads explicitly and
+form: ResNet-18/34 stack BasicBlocks (two 3x3 convolutions), ResNet-50/101 Bottlenecks whose
+stride sits on the 3x3 convolution; the shortcut is a strided 1x1 convolution + BatchNorm
+whenever the shape changes. Every convolution pads explicitly and
 symmetrically as PyTorch does (3 for 7x7, 1 for 3x3), so outputs of converted weights match the
 PyTorch model; "SAME" padding would shift strided windows by one pixel.
 
@@ -96,32 +97,85 @@ class Bottleneck(nn.Module):
         return nn.relu(y + x)
 
 
+class BasicBlock(nn.Module):
+    """3x3 (strided) -> 3x3, each with BatchNorm, plus the shortcut (ResNet-18/34).
+
+    Attributes:
+      planes: output channels.
+      stride: stride of the first convolution and of the shortcut.
+
+    Call: x [batch, height, width, in] -> [batch, height / stride, width / stride, planes].
+    """
+
+    planes: int
+    stride: int = 1
+
+    @nn.compact
+    def __call__(self, x: jax.Array, *, train: bool) -> jax.Array:
+        y = conv(self.planes, 3, self.stride, name="conv1")(x)
+        y = nn.relu(batch_norm(train, "bn1")(y))
+        y = conv(self.planes, 3, name="conv2")(y)
+        y = batch_norm(train, "bn2")(y)
+        if self.stride != 1 or x.shape[-1] != self.planes:
+            x = conv(self.planes, 1, self.stride, name="downsample_0")(x)
+            x = batch_norm(train, "downsample_1")(x)
+        return nn.relu(y + x)
+
+
+# torchvision's depths: name -> (block, blocks per stage).
+RESNETS = {
+    "resnet18": ("basic", (2, 2, 2, 2)),
+    "resnet34": ("basic", (3, 4, 6, 3)),
+    "resnet50": ("bottleneck", (3, 4, 6, 3)),
+    "resnet101": ("bottleneck", (3, 4, 23, 3)),
+}
+
+
 class ResNet(nn.Module):
     """The ResNet trunk without its average pool and fully connected layer.
 
     Attributes:
-      stage_sizes: bottlenecks per stage; (3, 4, 6, 3) is ResNet-50, (3, 4, 23, 3) ResNet-101.
+      stage_sizes: blocks per stage; with bottlenecks (3, 4, 6, 3) is ResNet-50 and
+        (3, 4, 23, 3) ResNet-101, with basic blocks (2, 2, 2, 2) is ResNet-18 and (3, 4, 6, 3)
+        ResNet-34 (see RESNETS).
+      block: "bottleneck" (x4 expansion) or "basic".
       last_stride: stride of the last stage; 1 keeps a 16x16 (at 256x128) map as in the ReID
         strong baseline (Luo et al. 2019), 2 is the ImageNet network.
+      width: channels of the stem and the first stage (64 in every torchvision ResNet; smaller
+        widths make CPU-sized variants that no ImageNet checkpoint fits).
 
     Call: images [batch, height, width, 3] (normalised) -> feature map
-      [batch, height / (8 * last_stride), width / (8 * last_stride), 2048] (sizes rounded up at
-      every stride, as PyTorch does with these paddings).
+      [batch, height / (8 * last_stride), width / (8 * last_stride), channels] with channels
+      8 * width for basic blocks (512) and 32 * width for bottlenecks (2048), sizes rounded up at
+      every stride, as PyTorch does with these paddings.
     """
 
     stage_sizes: Sequence[int] = (3, 4, 6, 3)
     last_stride: int = 2
+    block: str = "bottleneck"
+    width: int = 64
 
     @nn.compact
     def __call__(self, images: jax.Array, *, train: bool) -> jax.Array:
-        x = conv(64, 7, 2, name="conv1")(images)
+        if self.block not in ("bottleneck", "basic"):
+            raise ValueError(f"Unknown ResNet block {self.block!r}; expected 'bottleneck' or 'basic'.")
+        block_class = Bottleneck if self.block == "bottleneck" else BasicBlock
+        x = conv(self.width, 7, 2, name="conv1")(images)
         x = nn.relu(batch_norm(train, "bn1")(x))
         x = max_pool_3x3_s2(x)
         strides = (1, 2, 2, self.last_stride)
         for stage, (blocks, stride) in enumerate(zip(self.stage_sizes, strides)):
-            planes = 64 * 2**stage
+            planes = self.width * 2**stage
             for block in range(blocks):
-                x = Bottleneck(
+                x = block_class(
                     planes, stride if block == 0 else 1, name=f"layer{stage + 1}_{block}"
                 )(x, train=train)
         return x
+
+
+def resnet(depth: str, **kwargs) -> ResNet:
+    """A torchvision ResNet trunk by name ("resnet18", "resnet34", "resnet50", "resnet101")."""
+    if depth not in RESNETS:
+        raise ValueError(f"Unknown ResNet {depth!r}; expected one of {', '.join(RESNETS)}.")
+    block, stages = RESNETS[depth]
+    return ResNet(stage_sizes=stages, block=block, **kwargs)
