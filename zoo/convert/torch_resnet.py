@@ -109,8 +109,12 @@ def to_flax_layout(tensor: np.ndarray, leaf: str) -> np.ndarray:
     return tensor
 
 
-def rename(state: dict[str, np.ndarray], expected: dict[str, Any]) -> tuple[dict, set[str], list[str]]:
+def rename(state: dict[str, np.ndarray], expected: dict[str, Any], *, key_fn=torch_key,
+           layout_fn=to_flax_layout) -> tuple[dict, set[str], list[str]]:
     """Fills every leaf of `expected` (abstract {"params", "batch_stats"}) from `state`.
+
+    key_fn: (Flax path, collection) -> PyTorch key; layout_fn: (tensor, Flax leaf name) -> the
+    tensor in Flax layout (both default to the ResNet rules above).
 
     Returns the Flax variables, the PyTorch keys used (with the `num_batches_tracked` of every BN used), and
     problems (missing keys, shape mismatches) as readable lines.
@@ -120,11 +124,11 @@ def rename(state: dict[str, np.ndarray], expected: dict[str, Any]) -> tuple[dict
         tree = expected[collection]
         flat = {}
         for path, leaf in traverse_util.flatten_dict(tree).items():
-            key = torch_key(path, collection)
+            key = key_fn(path, collection)
             if key not in state:
                 problems.append(f"missing {key} (for {collection}/{'/'.join(path)} {leaf.shape})")
                 continue
-            value = to_flax_layout(state[key], path[-1]).astype(np.float32)
+            value = layout_fn(state[key], path[-1]).astype(np.float32)
             used.add(key)  # accounted for, even if it does not fit
             if collection == "batch_stats":
                 used.add(key.rsplit(".", 1)[0] + ".num_batches_tracked")
@@ -250,3 +254,27 @@ def convert_resnet(checkpoint: Mapping[str, Any], *, depth: str) -> Conversion:
     check_consumed(state, used, dropped, problems, depth)
     return Conversion({"params": {"backbone": trunk["params"]},
                        "batch_stats": {"backbone": trunk["batch_stats"]}}, dropped)
+
+
+def convert_resnet_classifier(checkpoint: Mapping[str, Any], *, depth: str, num_outputs: int) -> Conversion:
+    """A torchvision ResNet with its `fc` -> `ResNetClassifier(depth, num_outputs)` variables.
+
+    Reads torchvision ImageNet files (their 1000-class `fc` is dropped and reported unless
+    num_outputs is 1000) and the published jersey legibility classifiers of Koshkina & Elder
+    (`legibility_resnet34_soccer_*.pth`: a torchvision resnet34 under `model_ft.`, `fc` with one
+    output), whose `fc` is kept.
+    """
+    state = unwrap_state_dict(checkpoint)
+    if any(k.startswith("model_ft.") for k in state):
+        state = {k.removeprefix("model_ft."): v for k, v in state.items()}
+    fc = {k: state.pop(k) for k in ("fc.weight", "fc.bias") if k in state}
+    conversion = convert_resnet(state, depth=depth)
+    if "fc.weight" in fc and fc["fc.weight"].shape[0] == num_outputs:
+        conversion.variables["params"]["fc"] = {
+            "kernel": fc["fc.weight"].T.astype(np.float32),
+            "bias": fc.get("fc.bias", np.zeros(num_outputs)).astype(np.float32)}
+    else:
+        for key in fc:
+            conversion.dropped[key] = (f"a classifier with {fc['fc.weight'].shape[0]} outputs "
+                                       f"(the model has {num_outputs})")
+    return conversion

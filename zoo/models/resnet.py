@@ -179,3 +179,32 @@ def resnet(depth: str, **kwargs) -> ResNet:
         raise ValueError(f"Unknown ResNet {depth!r}; expected one of {', '.join(RESNETS)}.")
     block, stages = RESNETS[depth]
     return ResNet(stage_sizes=stages, block=block, **kwargs)
+
+
+class ResNetClassifier(nn.Module):
+    """A torchvision ResNet with its classifier: trunk, global average pool, `fc`.
+
+    The jersey legibility classifier is one (Koshkina & Elder: ResNet-34, one sigmoid output).
+
+    Attributes:
+      depth: "resnet18", "resnet34", "resnet50" or "resnet101".
+      num_outputs: width of `fc` (1: a binary classifier read through a sigmoid).
+      width: see `ResNet` (64 for ImageNet weights).
+
+    Call: images [batch, height, width, 3] (normalised) -> {"logits": [batch, num_outputs]}.
+    """
+
+    depth: str = "resnet34"
+    num_outputs: int = 1
+    width: int = 64
+
+    @nn.compact
+    def __call__(self, images: jax.Array, *, train: bool) -> dict[str, jax.Array]:
+        features = resnet(self.depth, width=self.width, name="backbone")(images, train=train)
+        pooled = jnp.mean(features, axis=(1, 2))
+        # torchvision's Linear init: uniform(+-1/sqrt(fan_in)) for weight and bias.
+        bound = pooled.shape[-1] ** -0.5
+        init = nn.initializers.uniform(2 * bound)
+        logits = nn.Dense(self.num_outputs, kernel_init=lambda *a: init(*a) - bound,
+                          bias_init=lambda *a: init(*a) - bound, name="fc")(pooled)
+        return {"logits": logits}
