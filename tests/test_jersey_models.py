@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 from flax import traverse_util
 
+from zoo.convert import cli
 from zoo.convert.torch_parseq import abstract_parseq, convert_parseq
 from zoo.convert.torch_pose import convert_pose
 from zoo.convert.torch_resnet import abstract_variables, convert_resnet, convert_resnet_classifier
@@ -60,8 +61,8 @@ def test_resnet_basic_blocks_and_legibility_classifier_equal_torchvision(torch, 
     net = randomise(ref.ResNetBasic((2, 2, 2, 2)), torch.randn(6, 3, 64, 48)).eval()
     conversion = convert_resnet(net.state_dict(), depth="resnet18")
     assert set(conversion.dropped) == {"fc.weight", "fc.bias"}
-    ours = resnet("resnet18").apply({k: v["backbone"] for k, v in conversion.variables.items()},
-                                    _nhwc(images), train=False)
+    ours = jax.jit(lambda v, x: resnet("resnet18").apply(v, x, train=False))(
+        {k: v["backbone"] for k, v in conversion.variables.items()}, _nhwc(images))
     with torch.no_grad():
         theirs = _nhwc(net.features(images))
     np.testing.assert_allclose(ours, theirs, atol=TOLERANCE, rtol=TOLERANCE)
@@ -85,7 +86,7 @@ def test_parseq_published_checkpoint_layout_converts_completely(torch, ref):
     full = convert_parseq({f"model.{k}": v for k, v in published.items()})  # a Lightning-style prefix
     expected = abstract_parseq(PARSeq(charset=CHARSET_94, max_label_length=25))
     assert jax.tree.map(np.shape, full.variables) == jax.tree.map(lambda x: x.shape, expected)
-    digits = convert_parseq(published, model=PARSeq(charset=DIGITS, max_label_length=2))
+    digits = cli.convert("parseq_digits", published)  # what `python -m zoo.convert --arch parseq_digits` writes
     head = published["head.weight"].numpy()
     np.testing.assert_array_equal(digits.variables["params"]["head"]["kernel"].T, head[:11])  # EOS, 0-9
     embedding = digits.variables["params"]["text_embed"]["embedding"]
@@ -115,7 +116,7 @@ def test_parseq_decoding_and_loss_equal_the_reference(torch, small_parseq):
     net, model, variables = small_parseq
     images = torch.randn(3, 3, 32, 64, generator=torch.Generator().manual_seed(3))
     inputs = {"images": _nhwc(images), "tokens": jnp.zeros((3, 6), jnp.int32)}
-    outputs = model.apply(variables, inputs, train=False)
+    outputs = jax.jit(lambda v, x: model.apply(v, x, train=False))(variables, inputs)
     with torch.no_grad():
         expected = net.read(images).numpy()
     np.testing.assert_allclose(outputs["logits"], expected, atol=1e-3, rtol=1e-3)
@@ -141,8 +142,9 @@ def test_parseq_decoding_and_loss_equal_the_reference(torch, small_parseq):
         expected_loss = float(net.training_loss(images, torch.as_tensor(tokens).long(), torch.as_tensor(perms)))
     from zoo.losses.text_recognition import permutation_loss
 
-    logits = model.apply(variables, _nhwc(images), jnp.asarray(tokens), jnp.asarray(perms),
-                         method=lambda m, x, t, p: m.permutation_logits(m.encoder(x)[0], t, False, p))
+    logits = jax.jit(lambda v, x, t, p: model.apply(
+        v, x, t, p, method=lambda m, x, t, p: m.permutation_logits(m.encoder(x)[0], t, False, p)))(
+        variables, _nhwc(images), jnp.asarray(tokens), jnp.asarray(perms))
     ids = token_ids(CHARSET_94)
     sums, counts = permutation_loss(logits, jnp.asarray(tokens), eos=ids["eos"], pad=ids["pad"])
     np.testing.assert_allclose(float(sums.sum() / counts.sum()), expected_loss, rtol=1e-4)
@@ -153,10 +155,11 @@ def test_parseq_digits_model_trains_and_reads():
     inference the decoded logits and 100 number log-probabilities that are proper probabilities."""
     model = PARSeq(max_label_length=2, embed_dim=32, enc_depth=1, enc_num_heads=2, dec_num_heads=2)
     inputs = {"images": jnp.ones((2, 32, 64, 3)), "tokens": jnp.asarray(encode_labels(["7", "23"], DIGITS, 2))}
-    variables = model.init({"params": jax.random.key(0), "dropout": jax.random.key(1)}, inputs, train=False)
-    train = model.apply(variables, inputs, train=True, rngs={"dropout": jax.random.key(2)})
+    variables = jax.jit(lambda: model.init({"params": jax.random.key(0), "dropout": jax.random.key(1)},
+                                           inputs, train=False))()
+    train = jax.jit(lambda v: model.apply(v, inputs, train=True, rngs={"dropout": jax.random.key(2)}))(variables)
     assert train["logits"].shape == (2, 2, 3, 11)  # canonical + reverse orderings for T = 2
-    out = model.apply(variables, inputs, train=False)
+    out = jax.jit(lambda v: model.apply(v, inputs, train=False))(variables)
     assert out["logits"].shape == (2, 3, 11) and out["number_log_probs"].shape == (2, 100)
     assert np.all(np.exp(out["number_log_probs"]).sum(-1) <= 1.0 + 1e-5)
 
@@ -164,8 +167,8 @@ def test_parseq_digits_model_trains_and_reads():
 def test_crnn_shapes_ctc_number_scores_and_greedy_decoding():
     model = CRNN(widths=(8, 8, 16, 16, 16, 16, 16), hidden=8)
     inputs = {"images": jnp.ones((2, 32, 48, 3))}
-    variables = model.init(jax.random.key(0), inputs, train=False)
-    out = model.apply(variables, inputs, train=False)
+    variables = jax.jit(lambda: model.init(jax.random.key(0), inputs, train=False))()
+    out = jax.jit(lambda v: model.apply(v, inputs, train=False))(variables)
     assert out["logits"].shape == (2, 12, 11) and out["number_log_probs"].shape == (2, 100)
     assert np.all(np.exp(out["number_log_probs"]).sum(-1) <= 1.0 + 1e-5)
     # best path: "2 2 _ 3 _ _" -> "23"; "_ 7 7" -> "7"
@@ -185,11 +188,11 @@ def test_pose_models_equal_simplebaseline_and_vitpose(torch, ref, randomise):
     assert model.deconv_filters == (16, 16, 16)
     with torch.no_grad():
         expected = _nhwc(simple(images))
-    ours = model.apply(conversion.variables, _nhwc(images), train=False)
+    ours = jax.jit(lambda v, x: model.apply(v, x, train=False))(conversion.variables, _nhwc(images))
     np.testing.assert_allclose(ours["heatmaps"], expected, atol=TOLERANCE, rtol=TOLERANCE)
 
     vit = randomise(ref.ViTPose((64, 48), dim=32, depth=2, heads=2, filters=(16, 16)), torch.randn(6, 3, 64, 48)).eval()
-    state = {f"backbone.{k}" if False else k: v for k, v in vit.state_dict().items()}
+    state = vit.state_dict()
     import zoo.models.pose as pose
 
     pose.VITPOSE["vit_test"] = (32, 2, 2)  # a tiny ViTPose with the published names
@@ -197,7 +200,7 @@ def test_pose_models_equal_simplebaseline_and_vitpose(torch, ref, randomise):
         conversion, model = convert_pose({"state_dict": state}, backbone="vit_test", image_size=(64, 48))
         with torch.no_grad():
             expected = _nhwc(vit(images))
-        ours = model.apply(conversion.variables, _nhwc(images), train=False)
+        ours = jax.jit(lambda v, x: model.apply(v, x, train=False))(conversion.variables, _nhwc(images))
     finally:
         del pose.VITPOSE["vit_test"]
     np.testing.assert_allclose(ours["heatmaps"], expected, atol=TOLERANCE, rtol=TOLERANCE)

@@ -47,10 +47,10 @@ def get_config(arg=None):
         # Rendered players are simple: a narrow ResNet-18 at 128x64 learns them in minutes.
         config.data.image_size = (128, 64)
         config.model.backbone = "resnet18"
-        config.model.width = 16
-        config.model.deconv_filters = (64, 64, 64)
-        config.train.num_steps = 1500
-        config.optimizer.warmup_steps = 100
+        config.model.width = 8
+        config.model.deconv_filters = (32, 32, 32)
+        config.train.num_steps = 800
+        config.optimizer.warmup_steps = 50
     elif variant == "tiny":
         config.data.image_size = (64, 32)
         config.model.backbone = "resnet18"

@@ -81,8 +81,8 @@ def combine(number_log_probs: np.ndarray, *, probability_floor: float = 1e-3, mi
             min_legible: int = 1, log_prior: np.ndarray | None = None) -> Vote:
     """The tracklet's number from its read crops' log P(text = n) [crops, 100].
 
-    probability_floor: each crop's distribution (over 0..99, renormalised) is mixed with the
-      uniform one so that no number gets less than this probability.
+    probability_floor: each crop's distribution (over 0..99, renormalised) is raised to at least
+      this probability per number, then renormalised.
     min_confidence: the geometric-mean posterior the best number needs, else -1.
     min_legible: crops that must have been read, else -1.
     log_prior: optional log-prior over 0..99 [100] (e.g. from training label counts).
@@ -92,8 +92,8 @@ def combine(number_log_probs: np.ndarray, *, probability_floor: float = 1e-3, mi
     if read < max(min_legible, 1):
         return Vote(ILLEGIBLE, float("nan"), read, np.zeros(NUMBERS))
     crop_probs = np.exp(scores - logsumexp(scores, axis=1, keepdims=True))  # over 0..99
-    floor = min(max(probability_floor, 0.0), 1.0 / NUMBERS)
-    crop_probs = crop_probs * (1 - NUMBERS * floor) + floor
+    crop_probs = np.maximum(crop_probs, min(max(probability_floor, 0.0), 1.0 / NUMBERS))
+    crop_probs /= crop_probs.sum(axis=1, keepdims=True)
     mean_log = np.log(crop_probs).mean(axis=0)
     if log_prior is not None:
         mean_log = mean_log + np.asarray(log_prior, np.float64) / read
