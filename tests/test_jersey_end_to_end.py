@@ -10,6 +10,7 @@ import argparse
 import os
 
 import cv2
+import jax
 import numpy as np
 import pytest
 
@@ -28,6 +29,15 @@ from zoo.metrics import jersey as jersey_metric
 from zoo.synthetic import reid as renderer
 from zoo.tasks import get_task
 from zoo.train.task import Models, Shard
+
+
+@pytest.fixture(autouse=True, scope="module")
+def quick_compiles():
+    """XLA without most optimisations: these tests compile far more than they compute."""
+    previous = jax.config.read("jax_disable_most_optimizations")
+    jax.config.update("jax_disable_most_optimizations", True)
+    yield
+    jax.config.update("jax_disable_most_optimizations", previous)
 
 
 @pytest.fixture(scope="module")
@@ -69,6 +79,12 @@ def test_stages_train_and_score(runs):
         assert all(np.isfinite(float(v[0])) for step in history for v in step.values()), name
     assert "bce" in histories["legibility"][0] and "token_ce" in histories["recogniser"][0]
     assert "ctc" in histories["crnn"][0]
+    for name in ("recogniser", "crnn"):  # exact number probabilities: texts are disjoint events
+        config = stages[name].config
+        read = stages[name].predictor({"images": np.zeros((2, *config.data.crop_size, 3), np.float32),
+                                       "tokens": np.zeros((2, 4), np.int32)})
+        assert read["number_log_probs"].shape == (2, 100)
+        assert np.all(np.exp(read["number_log_probs"]).sum(-1) <= 1 + 1e-5)
     for name, stage in stages.items():
         task = get_task(stage.config.task)
         records = task.predict_split(stage.config, stage.workdir, Models(own=stage), "valid", Shard())

@@ -25,10 +25,11 @@ def get_config(arg=None):
     config.train.num_steps = 20_000
     if variant == "synthetic":
         config.data.crop_size = (32, 64)
-        config.model.widths = (32, 64, 96, 96, 128, 128, 128)
+        config.model.widths = (16, 32, 64, 64, 96, 96, 96)
         config.model.hidden = 64
         config.optimizer.warmup_steps = 100
-        config.train.num_steps = 2500
+        config.train.batch_size = 32
+        config.train.num_steps = 4000
     elif variant == "tiny":
         config.data.crop_size = (32, 32)
         config.model.widths = (8, 8, 16, 16, 16, 16, 16)

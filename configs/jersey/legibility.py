@@ -50,7 +50,7 @@ def get_config(arg=None):
         config.optimizer.learning_rate = 1e-3
         config.optimizer.schedule = "cosine"
         config.optimizer.warmup_steps = 50
-        config.train.num_steps = 1200  # 600 SAM descent steps
+        config.train.num_steps = 800  # 400 SAM descent steps
     elif variant == "tiny":
         config.data.crop_size = (32, 32)
         config.model.depth = "resnet18"

@@ -51,10 +51,12 @@ def parseq_layout(tensor: np.ndarray, leaf: str) -> np.ndarray:
 
 
 def abstract_parseq(model: PARSeq, image_size=(32, 128)) -> dict[str, Any]:
+    """The shapes of a PARSeq's variables, nothing computed (traced through the training path,
+    which creates every parameter and is shorter than the unrolled decoding)."""
     inputs = {"images": jnp.zeros((1, *image_size, 3), jnp.float32),
               "tokens": jnp.zeros((1, model.max_label_length + 2), jnp.int32)}
     return jax.eval_shape(lambda: model.init({"params": jax.random.key(0), "dropout": jax.random.key(1)},
-                                             inputs, train=False))
+                                             inputs, train=True))
 
 
 def _restrict_rows(state: dict[str, np.ndarray], source: str, charset: str, max_length: int) -> None:

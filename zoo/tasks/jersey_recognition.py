@@ -161,10 +161,10 @@ def make_loss(config: ml_collections.ConfigDict):
 
     def loss(outputs, batch):
         tokens = batch["inputs"]["tokens"]
-        count = jnp.asarray(tokens.shape[0], jnp.float32)
         if config.model.name == "parseq":
             sums, targets = permutation_loss(outputs["logits"], tokens, eos=ids["eos"], pad=ids["pad"])
-            return sums.sum() / targets.sum(), {"token_ce": (sums.sum(), targets.sum()), "crops": (count, count)}
+            return sums.sum() / targets.sum(), {"token_ce": (sums.sum(), targets.sum())}
+        count = jnp.asarray(tokens.shape[0], jnp.float32)
         labels = jnp.where(jnp.arange(length)[None] < batch["lengths"][:, None], tokens[:, 1 : length + 1], 0)
         nll = ctc_loss(outputs["logits"], labels, batch["lengths"], blank=crnn.BLANK)
         return nll.mean(), {"ctc": (nll.sum(), count)}
