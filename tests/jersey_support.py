@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import grain
 import jax
+import pytest
 
 from zoo.train.mesh import global_batch, make_mesh
 from zoo.train.optimizer import make_optimizer
@@ -29,3 +30,13 @@ def train_stage(task, config, workdir: str, *, steps: int, name: str = "model", 
             history.append(jax.device_get(metrics))
     predictor = make_predictor(model, mesh, config.eval.batch_size)(state)
     return Stage(name=name, config=config, workdir=workdir, step=steps, predictors=(predictor,)), history
+
+
+@pytest.fixture(autouse=True, scope="module")
+def quick_compiles():
+    """XLA without most optimisations, for test modules that compile far more than they compute
+    (import it into the module)."""
+    previous = jax.config.read("jax_disable_most_optimizations")
+    jax.config.update("jax_disable_most_optimizations", True)
+    yield
+    jax.config.update("jax_disable_most_optimizations", previous)

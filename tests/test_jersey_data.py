@@ -182,6 +182,13 @@ def test_crop_label_files(tmp_path, built):
     columns = jersey_tracklets.crop_label_columns(source, path)
     assert columns["legible"][0] == 1 and columns["text"][0] == "7" and columns["legible"][1:].max() == -1
     np.testing.assert_allclose(columns["box"][0], [1, 2, 3, 4])
+    # what the stages learn from: the file's labels and box, else the synthetic truth's
+    truth, from_file = jersey_tracklets.crop_truth(source), jersey_tracklets.crop_truth(source, path)
+    assert from_file["legible"][0] == 1 and (from_file["legible"][1:] == -1).all()
+    np.testing.assert_allclose(from_file["box"][0], [1, 2, 3, 4])
+    legible = truth["legible"] == 1
+    assert legible.any() and truth["has_box"][legible].all() and all(truth["text"][legible])
+    assert set(truth["legible"]) <= {0, 1}
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps({"format": jersey_tracklets.LABELS_FORMAT, "crops": {first: {"legible": 2}}}))
     with pytest.raises(FileFormatError, match="bad.json: crop .* expected"):

@@ -10,7 +10,6 @@ import argparse
 import os
 
 import cv2
-import jax
 import numpy as np
 import pytest
 
@@ -20,7 +19,7 @@ from configs.jersey import parseq as parseq_config
 from configs.jersey import pipeline as pipeline_config
 from configs.jersey import pose as pose_config
 from configs.jersey import pseudo_labels as pseudo_config
-from tests.jersey_support import train_stage
+from tests.jersey_support import quick_compiles, train_stage  # noqa: F401 (quick_compiles: autouse)
 from zoo.data import jersey_tracklets
 from zoo.formats import jersey as formats
 from zoo.formats.errors import FileFormatError
@@ -29,15 +28,6 @@ from zoo.metrics import jersey as jersey_metric
 from zoo.synthetic import reid as renderer
 from zoo.tasks import get_task
 from zoo.train.task import Models, Shard
-
-
-@pytest.fixture(autouse=True, scope="module")
-def quick_compiles():
-    """XLA without most optimisations: these tests compile far more than they compute."""
-    previous = jax.config.read("jax_disable_most_optimizations")
-    jax.config.update("jax_disable_most_optimizations", True)
-    yield
-    jax.config.update("jax_disable_most_optimizations", previous)
 
 
 @pytest.fixture(scope="module")

@@ -13,8 +13,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from flax import traverse_util
 
+from tests.jersey_support import quick_compiles  # noqa: F401 (an autouse fixture)
 from zoo.convert import cli
 from zoo.convert.torch_parseq import abstract_parseq, convert_parseq
 from zoo.convert.torch_pose import convert_pose
@@ -25,15 +25,6 @@ from zoo.models.pose import HeatmapPose, decode_heatmaps
 from zoo.models.resnet import ResNetClassifier, resnet
 
 TOLERANCE = 2e-4
-
-
-@pytest.fixture(autouse=True, scope="module")
-def quick_compiles():
-    """XLA without most optimisations: these tests compile far more than they compute."""
-    previous = jax.config.read("jax_disable_most_optimizations")
-    jax.config.update("jax_disable_most_optimizations", True)
-    yield
-    jax.config.update("jax_disable_most_optimizations", previous)
 
 
 def count(tree) -> int:

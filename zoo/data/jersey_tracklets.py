@@ -21,6 +21,7 @@ import ml_collections
 import numpy as np
 
 from zoo.data import tfds_sources
+from zoo.data.torso_crops import torso_boxes
 from zoo.errors import UserError
 from zoo.formats import jersey as formats
 from zoo.formats.errors import FileFormatError
@@ -155,6 +156,36 @@ def crop_label_columns(source, labels_path: str) -> dict[str, np.ndarray]:
         raise FileFormatError(labels_path, f"none of its crops is in the training split ({n} crops); "
                                            "was it written for this dataset?")
     return {"legible": legible, "text": text, "box": box}
+
+
+def crop_truth(source, labels: str = "") -> dict[str, np.ndarray]:
+    """Per-crop labels and torso boxes of a source, in source order, for the stages that learn
+    from crops: {"legible" [n] (1, 0, -1 unknown), "text" [n] str, "box" [n, 4], "has_box" [n]}.
+
+    From the crop-label file `labels` where given (its boxes where it has them, else those of the
+    true keypoints), else from the synthetic truth, with boxes from the true keypoints
+    (`zoo.data.torso_crops.torso_boxes`, keypoints counted when labelled).
+    """
+    cols = columns(source, ("legible", "text", "keypoints", "height", "width"))
+    keypoints = cols["keypoints"].copy()
+    keypoints[..., 2] = keypoints[..., 2] > 0  # visibility as a score
+    boxes, has_box = torso_boxes(keypoints, np.stack([cols["height"], cols["width"]], axis=1), min_score=0.5)
+    truth = {"legible": cols["legible"].astype(np.int32),
+             "text": np.array([t.decode() for t in cols["text"]], object), "box": boxes, "has_box": has_box}
+    if labels:
+        given = crop_label_columns(source, labels)
+        from_file = ~np.isnan(given["box"]).any(axis=1)
+        truth = {"legible": given["legible"], "text": given["text"],
+                 "box": np.where(from_file[:, None], given["box"], boxes), "has_box": from_file | has_box}
+    return truth
+
+
+def decoded(source, indices: Sequence[int], chunk: int):
+    """(records, RGB thumbnails) of `source[indices]`, `chunk` at a time."""
+    indices = list(indices)
+    for first in range(0, len(indices), max(chunk, 1)):
+        records = [source[int(i)] for i in indices[first : first + chunk]]
+        yield records, [decode_image(r["image"], r["image_path"].decode()) for r in records]
 
 
 def columns(source, fields: Sequence[str]) -> dict[str, np.ndarray]:

@@ -77,8 +77,9 @@ def read_tracklets(config, models, tracklets: list[tuple[str, list[np.ndarray]]]
                    times: dict | None = None, keep_states: bool = False) -> list[dict]:
     """Numbers of tracklets given as (id, RGB thumbnails), all stages batched across them.
 
-    Returns one record per tracklet: {"tracklet", "number", "confidence", "crops", "outliers",
-    "torso" (crops with a torso box), "read" (crops read: legible ones), "ball"} (and "states" per crop with keep_states: "read",
+    Returns one record per tracklet: {"tracklet", "number", "confidence", "best" (the most
+    probable number, even when not confident enough), "crops", "outliers", "torso" (crops with a
+    torso box), "read" (crops read: legible ones), "ball"} (and "states" per crop with keep_states: "read",
     "outlier" or "other"). `times` (if given) accumulates seconds per stage.
     """
     ev = config.eval
@@ -151,6 +152,7 @@ def read_tracklets(config, models, tracklets: list[tuple[str, list[np.ndarray]]]
             "tracklet": tracklet,
             "number": formats.ILLEGIBLE if balls[t] else vote.number,
             "confidence": None if balls[t] or np.isnan(vote.confidence) else round(vote.confidence, 4),
+            "best": None if balls[t] or not vote.read else int(np.argmax(vote.posterior)),
             "crops": len(images),
             "outliers": int((~inlier[rows]).sum()),
             "torso": int(np.isin(candidates, rows).sum()),

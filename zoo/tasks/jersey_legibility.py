@@ -42,7 +42,7 @@ from zoo import models as model_registry
 from zoo.data import jersey_tracklets as data
 from zoo.data import samplers
 from zoo.data.image_transforms import color_jitter, normalize
-from zoo.data.torso_crops import crop_resize, jitter_box, torso_boxes
+from zoo.data.torso_crops import crop_resize, jitter_box
 from zoo.errors import UserError
 from zoo.metrics import jersey_stages
 from zoo.postprocess import jersey_reading
@@ -103,23 +103,11 @@ def sam_optimizer(config: ml_collections.ConfigDict, num_steps: int) -> optax.Gr
 
 
 def labelled_crops(source, labels: str = "") -> dict[str, np.ndarray]:
-    """The crops a legibility model learns from, with their labels and torso boxes:
-    {"index", "legible", "box"}: from the crop-label file `labels` (boxes from it where it has
-    them), else from the synthetic truth (boxes from the true keypoints)."""
-    cols = data.columns(source, ("legible", "keypoints", "height", "width"))
-    sizes = np.stack([cols["height"], cols["width"]], axis=1)
-    keypoints = cols["keypoints"].copy()
-    keypoints[..., 2] = keypoints[..., 2] > 0  # visibility as a score
-    boxes, valid = torso_boxes(keypoints, sizes, min_score=0.5)
-    legible = cols["legible"].astype(np.int32)
-    if labels:
-        columns = data.crop_label_columns(source, labels)
-        legible = columns["legible"]
-        has_box = ~np.isnan(columns["box"]).any(axis=1)
-        boxes = np.where(has_box[:, None], columns["box"], boxes)
-        valid = has_box | valid
-    keep = np.flatnonzero((legible >= 0) & valid)
-    return {"index": keep, "legible": legible[keep], "box": boxes[keep]}
+    """The crops a legibility model learns from (a label and a torso box): {"index", "legible",
+    "box"}, from the crop-label file `labels`, else the synthetic truth (`crop_truth`)."""
+    truth = data.crop_truth(source, labels)
+    keep = np.flatnonzero((truth["legible"] >= 0) & truth["has_box"])
+    return {"index": keep, "legible": truth["legible"][keep], "box": truth["box"][keep]}
 
 
 @dataclasses.dataclass
@@ -195,12 +183,9 @@ def predict_split(config, workdir, models, split, shard) -> list[dict]:
     crops = labelled_crops(source)  # the split's own truth, not the training label file
     predictor = models["model"].predictor
     rows = shard.take(range(len(crops["index"])))
-    records = []
-    chunk = max(int(config.eval.batch_size), 1)
-    for first in range(0, len(rows), chunk):
-        part = rows[first : first + chunk]
-        found = [source[int(crops["index"][r])] for r in part]
-        thumbnails = [data.decode_image(f["image"], f["image_path"].decode()) for f in found]
+    records, done = [], 0
+    for found, thumbnails in data.decoded(source, crops["index"][rows], int(config.eval.batch_size)):
+        part, done = rows[done : done + len(found)], done + len(found)
         probabilities = jersey_reading.legibility(
             predictor, jersey_reading.crops(thumbnails, crops["box"][part], crop_size(config)))
         records += [{"image_path": f["image_path"].decode(), "probability": float(p),

@@ -144,11 +144,7 @@ def predict_split(config, workdir, models, split, shard) -> list[dict]:
     source = data.crop_source(config, workdir, split)
     predictor = models["model"].predictor
     records = []
-    chunk = max(int(config.eval.batch_size), 1)
-    mine = shard.take(range(len(source)))
-    for first in range(0, len(mine), chunk):
-        rows = [source[i] for i in mine[first : first + chunk]]
-        thumbnails = [data.decode_image(r["image"], r["image_path"].decode()) for r in rows]
+    for rows, thumbnails in data.decoded(source, shard.take(range(len(source))), int(config.eval.batch_size)):
         found = jersey_reading.keypoints(predictor, thumbnails, input_size(config))
         for r, t, k in zip(rows, thumbnails, found):
             records.append({"image_path": r["image_path"].decode(), "keypoints": k.tolist(),

@@ -35,7 +35,7 @@ from zoo import models as model_registry
 from zoo.data import jersey_tracklets as data
 from zoo.data import samplers
 from zoo.data.image_transforms import color_jitter, normalize
-from zoo.data.torso_crops import crop_resize, jitter_box, torso_boxes
+from zoo.data.torso_crops import crop_resize, jitter_box
 from zoo.errors import UserError
 from zoo.losses.text_recognition import ctc_loss, permutation_loss
 from zoo.metrics import jersey_stages
@@ -78,23 +78,11 @@ def check_config(config: ml_collections.ConfigDict) -> None:
 
 
 def text_crops(source, labels: str = "") -> dict[str, np.ndarray]:
-    """The crops with a text to learn: {"index", "text", "box"}, from the crop-label file
-    `labels` (legible crops, boxes from it where given), else from the synthetic truth."""
-    cols = data.columns(source, ("legible", "text", "keypoints", "height", "width"))
-    sizes = np.stack([cols["height"], cols["width"]], axis=1)
-    keypoints = cols["keypoints"].copy()
-    keypoints[..., 2] = keypoints[..., 2] > 0
-    boxes, valid = torso_boxes(keypoints, sizes, min_score=0.5)
-    texts = np.array([t.decode() for t in cols["text"]], object)
-    legible = cols["legible"].astype(np.int32)
-    if labels:
-        columns = data.crop_label_columns(source, labels)
-        legible, texts = columns["legible"], columns["text"]
-        has_box = ~np.isnan(columns["box"]).any(axis=1)
-        boxes = np.where(has_box[:, None], columns["box"], boxes)
-        valid = has_box | valid
-    keep = np.flatnonzero((legible == 1) & valid & np.array([bool(t) for t in texts]))
-    return {"index": keep, "text": texts[keep], "box": boxes[keep]}
+    """The legible crops with a text and a torso box: {"index", "text", "box"}, from the
+    crop-label file `labels`, else the synthetic truth (`crop_truth`)."""
+    truth = data.crop_truth(source, labels)
+    keep = np.flatnonzero((truth["legible"] == 1) & truth["has_box"] & (truth["text"] != ""))
+    return {"index": keep, "text": truth["text"][keep], "box": truth["box"][keep]}
 
 
 @dataclasses.dataclass
@@ -189,12 +177,9 @@ def predict_split(config, workdir, models, split, shard) -> list[dict]:
     crops = text_crops(source)
     predictor = models["model"].predictor
     rows = shard.take(range(len(crops["index"])))
-    records = []
-    chunk = max(int(config.eval.batch_size), 1)
-    for first in range(0, len(rows), chunk):
-        part = rows[first : first + chunk]
-        found = [source[int(crops["index"][r])] for r in part]
-        thumbnails = [data.decode_image(f["image"], f["image_path"].decode()) for f in found]
+    records, done = [], 0
+    for found, thumbnails in data.decoded(source, crops["index"][rows], int(config.eval.batch_size)):
+        part, done = rows[done : done + len(found)], done + len(found)
         images = jersey_reading.crops(thumbnails, crops["box"][part], crop_size(config))
         outputs = predictor({"images": images, "tokens": np.zeros((len(images), max_length(config) + 2), np.int32)})
         best = np.argmax(outputs["number_log_probs"], axis=1) if "number_log_probs" in outputs else [-1] * len(part)
