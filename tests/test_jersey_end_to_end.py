@@ -22,6 +22,7 @@ from configs.jersey import pseudo_labels as pseudo_config
 from tests.jersey_support import quick_compiles, train_stage  # noqa: F401 (quick_compiles: autouse)
 from zoo.data import jersey_tracklets
 from zoo.formats import jersey as formats
+from zoo.errors import UserError
 from zoo.formats.errors import FileFormatError
 from zoo.formats.validate import validate
 from zoo.metrics import jersey as jersey_metric
@@ -53,13 +54,19 @@ def runs(tmp_path_factory):
     return root, pose_workdir, stages, histories
 
 
-def _pipeline_config(pose_workdir, variant_updates=()):
+def _pipeline_config(pose_workdir, variant_updates=(), recogniser="recogniser"):
+    """The tiny pipeline config over the runs' data; the runs themselves are handed to the task
+    as `Models` (the core restores them from these names)."""
     config = pipeline_config.get_config("tiny")
     config.data.manual_dir = jersey_tracklets.synthetic_root(pose_workdir)
     config.data.data_dir = os.path.join(pose_workdir, "tfds")
+    root = os.path.dirname(pose_workdir)
+    for stage, run in (("pose", "pose"), ("legibility", "legibility"), ("recogniser", recogniser)):
+        config.pipeline[stage] = os.path.join(root, run)
     config.eval.min_confidence = 0.01  # an untrained recogniser is unsure: let numbers through
     for key, value in variant_updates:
         config.eval[key] = value
+    get_task("jersey").check_config(config)
     return config
 
 
@@ -90,7 +97,12 @@ def test_pipeline_writes_a_valid_submission_scored_as_the_official_evaluator(run
     _, pose_workdir, stages, _ = runs
     config = _pipeline_config(pose_workdir)
     task = get_task("jersey")
-    task.check_config(config)
+    empty = _pipeline_config(pose_workdir)
+    empty.pipeline.legibility = ""
+    with pytest.raises(UserError, match="config.pipeline.legibility must name trained runs"):
+        task.check_config(empty)
+    empty.eval.use_legibility = False  # the no-filter ablation needs no legibility run
+    task.check_config(empty)
     models = Models(own=None, stages={k: stages[k] for k in ("pose", "legibility", "recogniser")})
     # two processes' shards, gathered, give every tracklet once
     records = [r for i in range(2) for r in task.predict_split(config, pose_workdir, models, "test", Shard(i, 2))]
@@ -107,7 +119,7 @@ def test_pipeline_writes_a_valid_submission_scored_as_the_official_evaluator(run
     task.zip_submission(out, str(tmp_path / "test.zip"))
     # the ablations: a fixed upper-body crop, no legibility filter, CTC instead of PARSeq
     for updates, recogniser in (((("crop", "upper_body"),), "recogniser"), ((("use_legibility", False),), "crnn")):
-        variant = _pipeline_config(pose_workdir, updates)
+        variant = _pipeline_config(pose_workdir, updates, recogniser)
         models = Models(own=None, stages={"pose": stages["pose"], "legibility": stages["legibility"],
                                           "recogniser": stages[recogniser]})
         found = task.predict_split(variant, pose_workdir, models, "test", Shard())

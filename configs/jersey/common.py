@@ -30,7 +30,7 @@ def jersey_config(task: str, variant: str) -> ml_collections.ConfigDict:
     config.data.valid_percent = 30  # train tracklets held out as `valid` (whole tracklets), 0..50
     config.data.read_threads = 2  # threads decoding and augmenting batches ahead of the step
     config.data.synthetic = ml_collections.ConfigDict()  # only used when manual_dir is empty
-    config.data.synthetic.tracklets_per_split = {"train": 800, "test": 120, "challenge": 40}
+    config.data.synthetic.tracklets_per_split = {"train": 2000, "test": 120, "challenge": 40}
     config.data.synthetic.frames_per_tracklet = (8, 20)
     config.data.synthetic.image_scale = 1.0
     config.data.synthetic.seed = 0

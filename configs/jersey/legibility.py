@@ -36,6 +36,7 @@ def get_config(arg=None):
     # Published: SGD, momentum 0.9, lr 1e-3, SAM (rho 0.05 is SAM's default), batch 4, 10 epochs.
     config.optimizer.name = "sgd"
     config.optimizer.momentum = 0.9
+    config.optimizer.weight_decay = 0.0
     config.optimizer.learning_rate = 1e-3
     config.optimizer.sam_rho = 0.05  # 0: no SAM
     config.optimizer.schedule = "constant"

@@ -19,7 +19,7 @@ def get_config(arg=None):
     config.pipeline.pose = ""  # run of configs/jersey/pose.py ("workdir" or "workdir:step")
     config.pipeline.legibility = ""  # run of configs/jersey/legibility.py
     config.pipeline.recogniser = ""  # run of configs/jersey/parseq.py or crnn.py
-    # config.pipeline.reid = "runs/reid"  # optional: a reid run, to drop crops of other people
+    config.pipeline.reid = ""  # optional: a reid run (configs/reid/*.py), to drop crops of other people
 
     config.eval.split = "test"
     config.eval.tracklets_per_chunk = 32  # tracklets whose crops go through each model together

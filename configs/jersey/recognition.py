@@ -15,4 +15,11 @@ def recognition_config(variant: str):
     config.augment.brightness = 0.3
     config.augment.contrast = 0.3
     config.augment.blur = 0.2  # probability of a Gaussian blur (sigma 0.4-1.2 px)
+    # Colour changes that keep the digits' shapes, so that a tracklet's kit cannot stand for its
+    # number (a recogniser trained without them memorised the kits of the training tracklets).
+    config.augment.saturation = 0.5
+    config.augment.hue = 0.5  # any hue (in turns, +-0.5)
+    config.augment.channel_shuffle = 0.5  # probability of permuting the RGB channels
+    config.augment.invert = 0.3  # probability of the negative
+    config.augment.grey = 0.2  # probability of greyscale
     return config

@@ -31,7 +31,7 @@ own frames, else -1, as in the real ground truth.
                         "digit_boxes": [[x0, y0, x1, y1], ...],  pixels, [] if no number drawn
                         "digit_height": pixels (0 if no number drawn)}}}}
 
-    python -m zoo.synthetic.jersey --root /tmp/jersey --tracklets train=800,test=120,challenge=40
+    python -m zoo.synthetic.jersey --root /tmp/jersey --tracklets train=2000,test=120,challenge=40
 """
 
 from __future__ import annotations
@@ -52,7 +52,7 @@ from zoo.formats.splits import list_games
 from zoo.synthetic import reid as renderer
 
 DEFAULT_TRACKLETS_PER_SPLIT: Mapping[str, int] = types.MappingProxyType(
-    {"train": 800, "test": 120, "challenge": 40})
+    {"train": 2000, "test": 120, "challenge": 40})
 TRUTH_FOLDER = "synthetic_truth"
 KINDS = ("player", "goalkeeper", "referee", "ball")
 KIND_WEIGHTS = (0.83, 0.05, 0.07, 0.05)
@@ -271,7 +271,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--root", required=True, help="folder to write the jersey tree into")
     parser.add_argument("--tracklets", type=_parse_counts, default=dict(DEFAULT_TRACKLETS_PER_SPLIT),
-                        help="tracklets per split, e.g. train=800,test=120,challenge=40")
+                        help="tracklets per split, e.g. train=2000,test=120,challenge=40")
     parser.add_argument("--image_scale", type=float, default=1.0)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)

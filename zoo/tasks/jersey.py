@@ -47,11 +47,23 @@ from zoo.train.task import PredictFile, Scores, Task
 
 SUBMISSION_FILE = "predictions.json"  # the challenge server takes one JSON file; its name is free
 DETAILS_FILE = "tracklet_reads.json"
-STAGES = ("pose", "legibility", "recogniser")  # plus the optional "reid"
+STAGES = ("pose", "legibility", "recogniser", "reid")  # reid is optional
 CROPS = ("pose", "upper_body")
 
 
+def required_stages(config) -> list[str]:
+    """The stages this config reads with: the recogniser always, pose for pose crops, legibility
+    when filtering, reid only when given."""
+    return [name for name, needed in (("pose", config.eval.crop == "pose"),
+                                      ("legibility", bool(config.eval.use_legibility)),
+                                      ("recogniser", True)) if needed]
+
+
 def check_config(config) -> None:
+    missing = [name for name in required_stages(config) if not config.pipeline.get(name)]
+    if missing:
+        raise UserError("config.pipeline." + ", config.pipeline.".join(missing) + " must name trained runs "
+                        "(--config.pipeline.<stage>=runs/<its workdir>[:step]); see configs/jersey/pipeline.py.")
     ev = config.eval
     if ev.crop not in CROPS:
         raise UserError(f"config.eval.crop={ev.crop!r}: expected one of {CROPS}")
@@ -247,8 +259,17 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--sheet-tracklets", type=int, default=40, help="tracklets shown on the contact sheet")
 
 
+def check_predict_args(args) -> None:
+    """Refuses a bad --tracklets folder before any model is restored (`PredictFile.check_args`
+    where the core has it)."""
+    data.folder_tracklets(args.tracklets)
+    if not args.out.endswith(".json"):
+        raise UserError(f"--out {args.out}: the numbers are written as JSON; give a .json file")
+
+
 def predict_folder(config, models, args) -> str:
     """Reads every tracklet of `args.tracklets`, writes `args.out` (and the contact sheet)."""
+    check_predict_args(args)
     found = data.folder_tracklets(args.tracklets)
     records, sheet_rows = [], []
     for chunk in _chunks(found, int(config.eval.tracklets_per_chunk)):

@@ -10,7 +10,10 @@ tracklet vote combines.
 Training crops: the legible crops of the synthetic truth (text = the number shown, torso boxes
 from the true keypoints, jittered), or those of a crop-label file (`config.data.labels`: weak
 labels, e.g. the pseudo-labels of `jersey_pseudo_labels`, whose text is the tracklet's number).
-Augmentations: the box jitter, colour, and a random blur (broadcast crops are often soft).
+Augmentations: the box jitter, a random blur (broadcast crops are often soft), and colour:
+jitter, any hue, permuted channels, negatives, greyscale. The colour ones matter: the crops of a
+tracklet share a kit and a number, and without them a recogniser learns to tell the kits apart
+instead of reading (measured: 98 % of training crops read, 5 % of held-out ones).
 
 Evaluation on the split's legible crops (synthetic truth): the share read exactly (greedy
 decoding) and the share whose most probable number is right; reads go to `reads.json`
@@ -34,7 +37,7 @@ from absl import logging
 from zoo import models as model_registry
 from zoo.data import jersey_tracklets as data
 from zoo.data import samplers
-from zoo.data.image_transforms import color_jitter, normalize
+from zoo.data.image_transforms import color_jitter, normalize, recolour
 from zoo.data.torso_crops import crop_resize, jitter_box
 from zoo.errors import UserError
 from zoo.losses.text_recognition import ctc_loss, permutation_loss
@@ -95,11 +98,7 @@ class LoadTextBatch:
     size: tuple[int, int]
     charset: str
     max_length: int
-    box_scale: float
-    box_shift: float
-    brightness: float
-    contrast: float
-    blur: float
+    augment: dict  # config.augment
     seed: int
 
     def __call__(self, batch: int) -> dict:
@@ -108,12 +107,14 @@ class LoadTextBatch:
             record = self.source[int(self.crops["index"][row])]
             rng = np.random.default_rng([self.seed, int(batch), position])
             thumbnail = data.decode_image(record["image"], record["image_path"].decode())
-            box = jitter_box(self.crops["box"][row], rng, scale=self.box_scale, shift=self.box_shift)
+            a = self.augment
+            box = jitter_box(self.crops["box"][row], rng, scale=a["box_scale"], shift=a["box_shift"])
             crop = crop_resize(thumbnail, box, self.size)
-            if rng.uniform() < self.blur:
+            if rng.uniform() < a["blur"]:
                 crop = cv2.GaussianBlur(crop, (0, 0), rng.uniform(0.4, 1.2))
-            crop = color_jitter(crop, rng, brightness=self.brightness, contrast=self.contrast,
-                                saturation=0.0, hue=0.0)
+            crop = color_jitter(crop, rng, brightness=a["brightness"], contrast=a["contrast"],
+                                saturation=a["saturation"], hue=a["hue"])
+            crop = recolour(crop, rng, shuffle=a["channel_shuffle"], invert=a["invert"], grey=a["grey"])
             images.append(normalize(crop))
             texts.append(self.crops["text"][row])
         tokens = parseq.encode_labels(texts, self.charset, self.max_length)
@@ -132,10 +133,8 @@ def make_train_data(config: ml_collections.ConfigDict, workdir: str, batch_size:
         raise UserError(f"{len(too_long)} training texts are longer than config.data.max_label_length="
                         f"{max_length(config)}, e.g. {too_long[0]!r}")
     plan = samplers.ActionBatches(np.arange(len(crops["index"])), batch_size=batch_size, seed=config.seed)
-    augment = config.augment
     loader = LoadTextBatch(source, crops, plan, crop_size(config), config.model.charset, max_length(config),
-                           augment.box_scale, augment.box_shift, augment.brightness, augment.contrast,
-                           augment.blur, config.seed)
+                           config.augment.to_dict(), config.seed)
     logging.info("Recogniser: %d legible training crops, %d distinct numbers.", len(crops["index"]),
                  len(set(crops["text"])))
     dataset = grain.MapDataset.range(samplers.ENDLESS)[jax.process_index()::jax.process_count()].map(loader)
