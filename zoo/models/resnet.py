@@ -23,6 +23,8 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
+from zoo.models.remat import maybe_remat
+
 # torchvision initialises convolutions with kaiming_normal_(mode="fan_out", nonlinearity="relu").
 conv_init = nn.initializers.variance_scaling(2.0, "fan_out", "normal")
 
@@ -83,7 +85,7 @@ class Bottleneck(nn.Module):
     stride: int = 1
 
     @nn.compact
-    def __call__(self, x: jax.Array, *, train: bool) -> jax.Array:
+    def __call__(self, x: jax.Array, train: bool) -> jax.Array:
         out_channels = 4 * self.planes
         y = conv(self.planes, 1, name="conv1")(x)
         y = nn.relu(batch_norm(train, "bn1")(y))
@@ -111,7 +113,7 @@ class BasicBlock(nn.Module):
     stride: int = 1
 
     @nn.compact
-    def __call__(self, x: jax.Array, *, train: bool) -> jax.Array:
+    def __call__(self, x: jax.Array, train: bool) -> jax.Array:
         y = conv(self.planes, 3, self.stride, name="conv1")(x)
         y = nn.relu(batch_norm(train, "bn1")(y))
         y = conv(self.planes, 3, name="conv2")(y)
@@ -143,6 +145,7 @@ class ResNet(nn.Module):
         strong baseline (Luo et al. 2019), 2 is the ImageNet network.
       width: channels of the stem and the first stage (64 in every torchvision ResNet; smaller
         widths make CPU-sized variants that no ImageNet checkpoint fits).
+      remat: recompute each block in the backward pass (zoo.models.remat).
 
     Call: images [batch, height, width, 3] (normalised) -> feature map
       [batch, height / (8 * last_stride), width / (8 * last_stride), channels] with channels
@@ -154,12 +157,15 @@ class ResNet(nn.Module):
     last_stride: int = 2
     block: str = "bottleneck"
     width: int = 64
+    remat: bool = False
 
     @nn.compact
     def __call__(self, images: jax.Array, *, train: bool) -> jax.Array:
         if self.block not in ("bottleneck", "basic"):
             raise ValueError(f"Unknown ResNet block {self.block!r}; expected 'bottleneck' or 'basic'.")
-        block_class = Bottleneck if self.block == "bottleneck" else BasicBlock
+        # the train flag is positional: remat needs it static (argument 2, counting self)
+        block_class = maybe_remat(Bottleneck if self.block == "bottleneck" else BasicBlock, self.remat,
+                                  static_argnums=(2,))
         x = conv(self.width, 7, 2, name="conv1")(images)
         x = nn.relu(batch_norm(train, "bn1")(x))
         x = max_pool_3x3_s2(x)
@@ -167,9 +173,7 @@ class ResNet(nn.Module):
         for stage, (blocks, stride) in enumerate(zip(self.stage_sizes, strides)):
             planes = self.width * 2**stage
             for block in range(blocks):
-                x = block_class(
-                    planes, stride if block == 0 else 1, name=f"layer{stage + 1}_{block}"
-                )(x, train=train)
+                x = block_class(planes, stride if block == 0 else 1, name=f"layer{stage + 1}_{block}")(x, train)
         return x
 
 
@@ -190,6 +194,7 @@ class ResNetClassifier(nn.Module):
       depth: "resnet18", "resnet34", "resnet50" or "resnet101".
       num_outputs: width of `fc` (1: a binary classifier read through a sigmoid).
       width: see `ResNet` (64 for ImageNet weights).
+      remat: see `ResNet`.
 
     Call: images [batch, height, width, 3] (normalised) -> {"logits": [batch, num_outputs]}.
     """
@@ -197,10 +202,11 @@ class ResNetClassifier(nn.Module):
     depth: str = "resnet34"
     num_outputs: int = 1
     width: int = 64
+    remat: bool = False
 
     @nn.compact
     def __call__(self, images: jax.Array, *, train: bool) -> dict[str, jax.Array]:
-        features = resnet(self.depth, width=self.width, name="backbone")(images, train=train)
+        features = resnet(self.depth, width=self.width, remat=self.remat, name="backbone")(images, train=train)
         pooled = jnp.mean(features, axis=(1, 2))
         # torchvision's Linear init: uniform(+-1/sqrt(fan_in)) for weight and bias.
         bound = pooled.shape[-1] ** -0.5
