@@ -1,156 +1,84 @@
-"""The jersey pipeline end to end on the tiny synthetic default: every stage trains a step through
-its task functions (the legibility classifier with SAM), the pipeline reads the test split
-batched across tracklets, writes the official submission (valid, and scored by the official
-evaluator as the zoo scores it), its ablation switches run, pseudo-labels are written and trained
-on, and `zoo.predict jersey` reads a folder of crops the generator did not write."""
+"""The jersey pipeline end to end through the core, on the tiny synthetic default, as the README
+commands run it: a CTC recogniser trains with `train_and_evaluate` (train.py's path), the pipeline
+config names that run and `evaluate_checkpoint` (evaluate.py's path) reads the test and challenge
+tracklets batched across tracklets and writes the official submission, which the validator accepts
+and the official evaluator scores as the zoo does; `python -m zoo.predict jersey` reads a folder of
+crops the generator did not write, and bad folders or a missing stage are one-line errors naming
+them. The pose and legibility stages, PARSeq and pseudo-labels: tests/test_jersey_stages.py
+(ZOO_SLOW_TESTS=1)."""
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import zipfile
 
 import cv2
 import numpy as np
 import pytest
 
 from configs.jersey import crnn as crnn_config
-from configs.jersey import legibility as legibility_config
-from configs.jersey import parseq as parseq_config
 from configs.jersey import pipeline as pipeline_config
-from configs.jersey import pose as pose_config
-from configs.jersey import pseudo_labels as pseudo_config
-from tests.jersey_support import quick_compiles, train_stage  # noqa: F401 (quick_compiles: autouse)
+from tests.jersey_support import quick_compiles  # noqa: F401 (an autouse fixture)
+from zoo import predict
 from zoo.data import jersey_tracklets
-from zoo.formats import jersey as formats
 from zoo.errors import UserError
+from zoo.formats import jersey as formats
 from zoo.formats.errors import FileFormatError
 from zoo.formats.validate import validate
-from zoo.metrics import jersey as jersey_metric
 from zoo.synthetic import reid as renderer
 from zoo.tasks import get_task
-from zoo.train.task import Models, Shard
+from zoo.train import evaluate_checkpoint, train_and_evaluate
 
 
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory):
-    """Tiny stage runs sharing one synthetic tree (the pose run writes it, as the default does)."""
-    root = tmp_path_factory.mktemp("jersey_runs")
-    stages, histories = {}, {}
-    pose_workdir = str(root / "pose")
-    for name, module, steps in (("pose", pose_config, 1), ("legibility", legibility_config, 2),
-                                ("recogniser", parseq_config, 1), ("crnn", crnn_config, 1)):
-        config = module.get_config("tiny")
-        if name != "pose":  # the tree and dataset the pose run wrote
-            config.data.manual_dir = jersey_tracklets.synthetic_root(pose_workdir)
-            config.data.data_dir = os.path.join(pose_workdir, "tfds")
-        task = get_task(config.task)
-        task.check_config(config)
-        tx = None
-        if name == "legibility":
-            from zoo.tasks.jersey_legibility import sam_optimizer
-
-            tx = sam_optimizer(config, steps)
-        stages[name], histories[name] = train_stage(task, config, str(root / name), steps=steps, name=name, tx=tx)
-    return root, pose_workdir, stages, histories
-
-
-def _pipeline_config(pose_workdir, variant_updates=(), recogniser="recogniser"):
-    """The tiny pipeline config over the runs' data; the runs themselves are handed to the task
-    as `Models` (the core restores them from these names)."""
+def pipeline(tmp_path_factory):
+    """(pipeline config, pipeline workdir, recogniser workdir, (test scores, output folder)): a
+    2-step CRNN run and the pipeline that reads with it (fixed upper-body crops, no legibility
+    filter: the recogniser alone), evaluated on test."""
+    root = tmp_path_factory.mktemp("jersey")
+    recogniser = str(root / "crnn")
+    config = crnn_config.get_config("tiny")
+    config.eval.split = ""  # scored in the slow tests; here only the pipeline evaluates
+    train_and_evaluate(config, recogniser, get_task("jersey_recognition"))
     config = pipeline_config.get_config("tiny")
-    config.data.manual_dir = jersey_tracklets.synthetic_root(pose_workdir)
-    config.data.data_dir = os.path.join(pose_workdir, "tfds")
-    root = os.path.dirname(pose_workdir)
-    for stage, run in (("pose", "pose"), ("legibility", "legibility"), ("recogniser", recogniser)):
-        config.pipeline[stage] = os.path.join(root, run)
-    config.eval.min_confidence = 0.01  # an untrained recogniser is unsure: let numbers through
-    for key, value in variant_updates:
-        config.eval[key] = value
-    get_task("jersey").check_config(config)
-    return config
+    config.data.manual_dir = jersey_tracklets.synthetic_root(recogniser)
+    config.data.data_dir = os.path.join(recogniser, "tfds")
+    config.pipeline.recogniser = recogniser
+    config.eval.crop = "upper_body"
+    config.eval.use_legibility = False
+    config.eval.min_confidence = 0.01  # a 2-step recogniser is unsure: let numbers through
+    workdir = str(root / "pipeline")
+    return config, workdir, recogniser, evaluate_checkpoint(config, workdir, get_task("jersey"), "test",
+                                                            get_task=get_task)
 
 
-def test_stages_train_and_score(runs):
-    root, pose_workdir, stages, histories = runs
-    for name, history in histories.items():
-        assert all(np.isfinite(float(v[0])) for step in history for v in step.values()), name
-    assert "bce" in histories["legibility"][0] and "token_ce" in histories["recogniser"][0]
-    assert "ctc" in histories["crnn"][0]
-    for name in ("recogniser", "crnn"):  # exact number probabilities: texts are disjoint events
-        config = stages[name].config
-        read = stages[name].predictor({"images": np.zeros((2, *config.data.crop_size, 3), np.float32),
-                                       "tokens": np.zeros((2, 4), np.int32)})
-        assert read["number_log_probs"].shape == (2, 100)
-        assert np.all(np.exp(read["number_log_probs"]).sum(-1) <= 1 + 1e-5)
-    for name, stage in stages.items():
-        task = get_task(stage.config.task)
-        records = task.predict_split(stage.config, stage.workdir, Models(own=stage), "valid", Shard())
-        out = os.path.join(stage.workdir, "out")
-        task.write_submission(stage.config, records, out)
-        scores = task.score(stage.config, stage.workdir, "valid", out, records)
-        assert records and scores is not None and os.listdir(out), name
-        assert all(np.isfinite(v) or np.isnan(v) for v in scores.headline.values())
-
-
-def test_pipeline_writes_a_valid_submission_scored_as_the_official_evaluator(runs, tmp_path):
+def test_evaluate_writes_the_official_submission_scored_as_the_official_evaluator(pipeline):
     official = pytest.importorskip("SoccerNet.Evaluation.JerseyNumber")
-    _, pose_workdir, stages, _ = runs
-    config = _pipeline_config(pose_workdir)
+    config, workdir, recogniser, (scores, out) = pipeline
     task = get_task("jersey")
-    empty = _pipeline_config(pose_workdir)
-    empty.pipeline.legibility = ""
-    with pytest.raises(UserError, match="config.pipeline.legibility must name trained runs"):
-        task.check_config(empty)
-    empty.eval.use_legibility = False  # the no-filter ablation needs no legibility run
-    task.check_config(empty)
-    models = Models(own=None, stages={k: stages[k] for k in ("pose", "legibility", "recogniser")})
-    # two processes' shards, gathered, give every tracklet once
-    records = [r for i in range(2) for r in task.predict_split(config, pose_workdir, models, "test", Shard(i, 2))]
-    truth_file = os.path.join(jersey_tracklets.synthetic_root(pose_workdir), "test", "test_gt.json")
-    truth = formats.read_groundtruth(truth_file)
-    assert sorted(r["tracklet"] for r in records) == sorted(truth)
-    out = str(tmp_path / "test")
-    task.write_submission(config, records, out)
+    truth_file = os.path.join(jersey_tracklets.synthetic_root(recogniser), "test", "test_gt.json")
     submission = os.path.join(out, "predictions.json")
+    assert sorted(formats.read_predictions(submission)) == sorted(formats.read_groundtruth(truth_file))
     assert validate("jersey", submission, groundtruth=truth_file) == []
-    scores = task.score(config, pose_workdir, "test", out, records)
     assert scores.headline["Accuracy"] == official.evaluate(truth_file, submission)["Accuracy"]
     assert scores.details["groundtruth"] == truth_file
-    task.zip_submission(out, str(tmp_path / "test.zip"))
-    # the ablations: a fixed upper-body crop, no legibility filter, CTC instead of PARSeq
-    for updates, recogniser in (((("crop", "upper_body"),), "recogniser"), ((("use_legibility", False),), "crnn")):
-        variant = _pipeline_config(pose_workdir, updates, recogniser)
-        models = Models(own=None, stages={"pose": stages["pose"], "legibility": stages["legibility"],
-                                          "recogniser": stages[recogniser]})
-        found = task.predict_split(variant, pose_workdir, models, "test", Shard())
-        assert len(found) == len(truth)
-        if dict(updates).get("use_legibility") is False:  # every crop with a torso is read
-            assert all(r["read"] == r["torso"] for r in found)
+    reads = json.load(open(os.path.join(out, "tracklet_reads.json")))
+    assert all(r["read"] == r["torso"] for r in reads.values() if not r["ball"])  # no filter: all read
+    with zipfile.ZipFile(out + ".zip") as archive:
+        assert archive.namelist() == ["predictions.json"]
+    # the pose crop (the default) needs a pose run: one line naming the field to set
+    with pytest.raises(UserError, match=r"config.pipeline.pose is empty.*--config.pipeline.pose="):
+        evaluate_checkpoint(pipeline_config_with(config, crop="pose"), workdir + "_pose", task, "test",
+                            get_task=get_task)
 
 
-def test_pseudo_labels_train_the_legibility_classifier(runs, tmp_path):
-    root, pose_workdir, stages, _ = runs
-    config = pseudo_config.get_config("tiny")
-    config.data.manual_dir = jersey_tracklets.synthetic_root(pose_workdir)
-    config.data.data_dir = os.path.join(pose_workdir, "tfds")
-    config.eval.confidence = 0.0  # an untrained recogniser: label on agreement alone
-    config.eval.keypoint_threshold = 0.0  # an untrained pose model: take its torso boxes anyway
-    task = get_task("jersey_pseudo_labels")
-    models = Models(own=None, stages={"pose": stages["pose"], "recogniser": stages["recogniser"]})
-    records = task.predict_split(config, pose_workdir, models, "train", Shard())
-    task.write_submission(config, records, str(tmp_path))
-    labels = jersey_tracklets.read_crop_labels(tmp_path / "crop_labels.json")
-    assert len(labels) == len(records) and all(set(v) >= {"legible", "text", "torso_box"} for v in labels.values())
-    assert task.score(config, pose_workdir, "train", str(tmp_path), records) is not None
-    # the legibility task trains on the file: a batch of crops with the file's labels
-    legibility = legibility_config.get_config("tiny")
-    legibility.data.manual_dir = config.data.manual_dir
-    legibility.data.data_dir = config.data.data_dir
-    legibility.data.labels = str(tmp_path / "crop_labels.json")
-    legibility.data.balanced = False
-    data = get_task("jersey_legibility").make_train_data(legibility, str(tmp_path), 4)
-    batch = data.dataset[0]
-    assert batch["inputs"].shape == (4, 32, 32, 3) and set(np.unique(batch["legible"])) <= {0.0, 1.0}
+def pipeline_config_with(config, **eval_fields):
+    config = config.copy_and_resolve_references()
+    for key, value in eval_fields.items():
+        config.eval[key] = value
+    return config
 
 
 def _user_folder(root):
@@ -161,47 +89,29 @@ def _user_folder(root):
         folder = root / "my clip" / player
         folder.mkdir(parents=True)
         person = roster["player"][2] if player.startswith("home") else roster["goalkeeper"][0]
-        for k in range(4):
+        for k in range(3):
             look = renderer._frame_look(rng, "replay")  # noqa: SLF001
             image = renderer.render(person, renderer._view(rng, look, None, 1.0))  # noqa: SLF001
             cv2.imwrite(str(folder / (f"frame{k:04d}.png" if k % 2 else f"shot-{k}.jpeg")), image)
     return root / "my clip"
 
 
-def test_predict_reads_a_folder_the_generator_did_not_write(runs, tmp_path):
-    _, pose_workdir, stages, _ = runs
-    task = get_task("jersey")
-    parser = argparse.ArgumentParser()
-    task.predict_file.add_arguments(parser)
+def test_predict_reads_a_folder_the_generator_did_not_write(pipeline, tmp_path, capsys):
+    _, workdir, _, _ = pipeline  # evaluate.py wrote the pipeline's config.json there
     folder = _user_folder(tmp_path)
     out, sheet = tmp_path / "numbers.json", tmp_path / "sheet.png"
-    args = parser.parse_args(["--tracklets", str(folder), "--out", str(out), "--contact-sheet", str(sheet)])
-    models = Models(own=None, stages={k: stages[k] for k in ("pose", "legibility", "recogniser")})
-    summary = task.predict_file.run(_pipeline_config(pose_workdir), models, args)
-    assert "Read 2 tracklets" in summary and str(out) in summary
+    assert predict.main(["jersey", "--checkpoint", workdir, "--tracklets", str(folder), "--out", str(out),
+                         "--contact-sheet", str(sheet), "--quiet"]) == 0
+    assert "Read 2 tracklets" in capsys.readouterr().out
     numbers = formats.read_predictions(out)
     assert sorted(numbers) == ["away keeper", "home 10"] and all(formats.is_jersey_number(v) for v in numbers.values())
     assert cv2.imread(str(sheet)) is not None
-    # bad folders are named
+    # bad folders are named, before any model is restored
+    check = get_task("jersey").predict_file.check_args
+    with pytest.raises(UserError, match="give a .json file"):
+        check(argparse.Namespace(tracklets=str(folder), out=str(tmp_path / "n.txt")))
     (folder / "empty player").mkdir()
-    with pytest.raises(FileFormatError, match="empty player: a tracklet folder with no image"):
-        task.predict_file.run(_pipeline_config(pose_workdir), models, parser.parse_args(
-            ["--tracklets", str(folder), "--out", str(out)]))
-    with pytest.raises(FileFormatError, match="nope: no such folder"):
-        task.predict_file.run(_pipeline_config(pose_workdir), models, parser.parse_args(
-            ["--tracklets", str(tmp_path / "nope"), "--out", str(out)]))
-
-
-def test_pipeline_metric_matches_a_plain_count(runs, tmp_path):
-    """The headline accuracy is the share of tracklets whose number is right."""
-    _, pose_workdir, stages, _ = runs
-    records = [{"tracklet": "0", "number": 5, "label": 5, "ball": False, "crops": 3, "read": 2, "outliers": 0},
-               {"tracklet": "1", "number": -1, "label": 7, "ball": False, "crops": 3, "read": 0, "outliers": 1},
-               {"tracklet": "2", "number": -1, "label": -1, "ball": True, "crops": 2, "read": 0, "outliers": 0}]
-    task = get_task("jersey")
-    config = _pipeline_config(pose_workdir)
-    task.write_submission(config, records, str(tmp_path))
-    scores = task.score(config, pose_workdir, "valid", str(tmp_path), records)
-    assert scores.headline["Accuracy"] == pytest.approx(2 / 3)
-    assert scores.details["legibility"]["legible_as_illegible"] == 1
-    assert jersey_metric.evaluate(tmp_path / "valid_gt.json", tmp_path / "predictions.json")["correct"] == 2
+    for tracklets, message in ((folder, "empty player: a tracklet folder with no image"),
+                               (tmp_path / "nope", "nope: no such folder")):
+        with pytest.raises(FileFormatError, match=message):
+            check(argparse.Namespace(tracklets=str(tracklets), out=str(out)))

@@ -14,7 +14,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from tests.jersey_support import quick_compiles  # noqa: F401 (an autouse fixture)
+from tests.jersey_support import SLOW, quick_compiles  # noqa: F401 (quick_compiles: autouse)
 from zoo.convert import cli
 from zoo.convert.torch_parseq import abstract_parseq, convert_parseq
 from zoo.convert.torch_pose import convert_pose
@@ -112,6 +112,7 @@ def small_parseq(torch, ref):
     return net, model, variables
 
 
+@SLOW  # compiling the unrolled decoding twice is most of this module's time
 def test_parseq_decoding_and_loss_equal_the_reference(torch, small_parseq):
     net, model, variables = small_parseq
     images = torch.randn(3, 3, 32, 64, generator=torch.Generator().manual_seed(3))

@@ -4,12 +4,13 @@
 """
 
 from configs.jersey import common
-from configs.jersey.recognition import recognition_config
+
+VARIANTS = common.VARIANTS
 
 
 def get_config(arg=None):
     variant = common.variant_of(arg)
-    config = recognition_config(variant)
+    config = common.recognition_config(variant)
     config.model = common.ml_collections.ConfigDict()
     config.model.name = "crnn"
     config.model.charset = "0123456789"

@@ -12,6 +12,8 @@ Ablations: `--config.eval.crop=upper_body` (no pose crop), `--config.eval.use_le
 
 from configs.jersey import common
 
+VARIANTS = common.VARIANTS
+
 
 def get_config(arg=None):
     variant = common.variant_of(arg)

@@ -12,6 +12,8 @@ On the real data (which has no keypoints) the pose stage is a converted publishe
 
 from configs.jersey import common
 
+VARIANTS = common.VARIANTS
+
 
 def get_config(arg=None):
     variant = common.variant_of(arg)

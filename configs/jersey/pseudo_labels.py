@@ -11,6 +11,8 @@ the recogniser) trains on when the data has no per-crop truth.
 
 from configs.jersey import common
 
+VARIANTS = common.VARIANTS
+
 
 def get_config(arg=None):
     variant = common.variant_of(arg)

@@ -39,7 +39,7 @@ import numpy as np
 
 from zoo.data import jersey_tracklets as data
 from zoo.data.torso_crops import torso_boxes, upper_body_boxes
-from zoo.errors import UserError
+from zoo.errors import ConfigError, UserError
 from zoo.formats import jersey as formats
 from zoo.metrics import jersey as jersey_metric
 from zoo.postprocess import jersey_reading, tracklet_voting
@@ -60,17 +60,22 @@ def required_stages(config) -> list[str]:
 
 
 def check_config(config) -> None:
-    missing = [name for name in required_stages(config) if not config.pipeline.get(name)]
-    if missing:
-        raise UserError("config.pipeline." + ", config.pipeline.".join(missing) + " must name trained runs "
-                        "(--config.pipeline.<stage>=runs/<its workdir>[:step]); see configs/jersey/pipeline.py.")
+    """The eval fields; which stage runs this config needs is `required_stages` (checked by
+    `check_models` once the runs are restored: the config files leave them empty)."""
     ev = config.eval
     if ev.crop not in CROPS:
-        raise UserError(f"config.eval.crop={ev.crop!r}: expected one of {CROPS}")
+        raise ConfigError(f"config.eval.crop={ev.crop!r}: expected one of {CROPS}")
     if ev.tracklets_per_chunk < 1:
-        raise UserError(f"config.eval.tracklets_per_chunk={ev.tracklets_per_chunk}: give at least 1")
+        raise ConfigError(f"config.eval.tracklets_per_chunk={ev.tracklets_per_chunk}: give at least 1")
     if not 0 < ev.min_confidence <= 1:
-        raise UserError(f"config.eval.min_confidence={ev.min_confidence}: give a probability in (0, 1]")
+        raise ConfigError(f"config.eval.min_confidence={ev.min_confidence}: give a probability in (0, 1]")
+
+
+def check_models(config, models) -> None:
+    """Every stage the config reads with is there, before any crop is decoded (a missing one is
+    the core's one-line error naming `--config.pipeline.<stage>`)."""
+    for name in required_stages(config):
+        models[name]  # noqa: B018 (raises for a missing stage)
 
 
 def _timed(times: dict | None, stage: str, start: float) -> None:
@@ -189,6 +194,7 @@ def _chunks(items: list, size: int):
 def predict_split(config, workdir, models, split, shard) -> list[dict]:
     """The numbers of this process's share of the split's tracklets (records of `read_tracklets`
     plus "label", the true number or None)."""
+    check_models(config, models)
     source = data.crop_source(config, workdir, split)
     records = []
     for chunk in _chunks(shard.take(data.tracklets(source)), int(config.eval.tracklets_per_chunk)):
@@ -260,8 +266,7 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def check_predict_args(args) -> None:
-    """Refuses a bad --tracklets folder before any model is restored (`PredictFile.check_args`
-    where the core has it)."""
+    """Refuses a bad --tracklets folder or --out before any model is restored."""
     data.folder_tracklets(args.tracklets)
     if not args.out.endswith(".json"):
         raise UserError(f"--out {args.out}: the numbers are written as JSON; give a .json file")
@@ -270,6 +275,7 @@ def check_predict_args(args) -> None:
 def predict_folder(config, models, args) -> str:
     """Reads every tracklet of `args.tracklets`, writes `args.out` (and the contact sheet)."""
     check_predict_args(args)
+    check_models(config, models)
     found = data.folder_tracklets(args.tracklets)
     records, sheet_rows = [], []
     for chunk in _chunks(found, int(config.eval.tracklets_per_chunk)):
@@ -308,5 +314,6 @@ TASK = Task(
     check_config=check_config,
     stages=STAGES,
     predict_file=PredictFile(add_arguments=_add_arguments, run=predict_folder,
-                             help="read the shirt numbers of a folder of tracklet crops"),
+                             help="read the shirt numbers of a folder of tracklet crops",
+                             check_args=check_predict_args),
 )

@@ -15,7 +15,9 @@ to `config.data.crop_size` and learns from either
 SAM (`config.optimizer.sam_rho` > 0) is `optax.contrib.sam` in its non-opaque mode: calls
 alternate between the adversarial step (params moved by rho * g / |g|) and the descent step (the
 base optimizer's update from the adversarial point's gradient, applied to the saved params), so
-the shared train step needs nothing new; `sam_optimizer` builds it. The loss logged on the
+the shared train step needs nothing new; `sam_optimizer` builds it. The core's optimizer
+(`zoo.train.optimizer.make_optimizer`, which train.py uses) does not call it yet, so
+`check_config` refuses sam_rho > 0 instead of training without SAM silently. The loss logged on the
 adversarial calls is the perturbed one, and BatchNorm statistics are updated on both calls (see
 the optax note on opaque_mode).
 
@@ -43,7 +45,7 @@ from zoo.data import jersey_tracklets as data
 from zoo.data import samplers
 from zoo.data.image_transforms import color_jitter, normalize
 from zoo.data.torso_crops import crop_resize, jitter_box
-from zoo.errors import UserError
+from zoo.errors import ConfigError, UserError
 from zoo.metrics import jersey_stages
 from zoo.postprocess import jersey_reading
 from zoo.train.optimizer import learning_rate_schedule, make_optimizer
@@ -66,7 +68,12 @@ def example_inputs(config: ml_collections.ConfigDict) -> np.ndarray:
 
 def check_config(config: ml_collections.ConfigDict) -> None:
     if config.model.num_outputs != 1:
-        raise UserError(f"config.model.num_outputs={config.model.num_outputs}: the legibility classifier has one output")
+        raise ConfigError(f"config.model.num_outputs={config.model.num_outputs}: the legibility classifier has one output")
+    if config.optimizer.get("sam_rho", 0.0) > 0:
+        raise ConfigError(
+            f"config.optimizer.sam_rho={config.optimizer.sam_rho}: train.py builds its optimizer with "
+            "zoo.train.optimizer.make_optimizer, which has no SAM yet (sam_optimizer in this module is "
+            "the SAM optimizer, for the core to call); set --config.optimizer.sam_rho=0.")
 
 
 def sam_optimizer(config: ml_collections.ConfigDict, num_steps: int) -> optax.GradientTransformationExtraArgs:
