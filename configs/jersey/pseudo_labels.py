@@ -5,7 +5,7 @@ the recogniser) trains on when the data has no per-crop truth.
     python evaluate.py --config configs/jersey/pseudo_labels.py --workdir runs/jersey_labels --split train \
         --config.data.manual_dir=/data/SoccerNet/jersey-2023 \
         --config.pipeline.pose=runs/jersey_pose --config.pipeline.recogniser=runs/jersey_parseq
-    # -> runs/jersey_labels/predictions/train_step0/crop_labels.json
+    # -> runs/jersey_labels/predictions/train/crop_labels.json
     python train.py --config configs/jersey/legibility.py:baseline ... --config.data.labels=<that file>
 """
 
