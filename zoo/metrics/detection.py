@@ -76,6 +76,8 @@ def _class_ap(groundtruth, detections, klass, threshold, max_detections) -> floa
     if num_gt == 0:
         return None
     scores, flags = np.concatenate(scores), np.concatenate(flags)
+    if not len(scores):
+        return 0.0
     order = np.argsort(-scores, kind="mergesort")
     tp = np.cumsum(flags[order])
     fp = np.cumsum(~flags[order])

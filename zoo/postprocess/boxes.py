@@ -41,3 +41,18 @@ def iou_matrix(a_xyxy: np.ndarray, b_xyxy: np.ndarray, *, pixel_offset: float = 
     inter = np.clip(width, 0, None) * np.clip(height, 0, None)
     union = area_a[:, None] + area_b[None, :] - inter
     return np.where(union > 0, inter / np.where(union > 0, union, 1.0), 0.0)
+
+
+def box_nms(xyxy: np.ndarray, scores: np.ndarray, iou_threshold: float) -> np.ndarray:
+    """Greedy non-maximum suppression: indices of the kept boxes, best score first (ties keep the
+    earlier box). A box is dropped when its IoU with a kept, better box exceeds iou_threshold."""
+    xyxy = np.asarray(xyxy, np.float64).reshape(-1, 4)
+    order = np.argsort(-np.asarray(scores, np.float64), kind="stable")
+    keep = []
+    while len(order):
+        best, rest = order[0], order[1:]
+        keep.append(int(best))
+        if not len(rest):
+            break
+        order = rest[iou_matrix(xyxy[best][None], xyxy[rest])[0] <= iou_threshold]
+    return np.asarray(keep, np.int64)
