@@ -59,3 +59,11 @@ def detect_frames(
     outputs = np.asarray(predictor(to_model_input(np.stack([b[0] for b in boxed]), pixel_format)))
     return [yolox_detections(out, r, conf_thresh=conf_thresh, nms_thresh=nms_thresh, class_agnostic=class_agnostic)
             for out, (_, r) in zip(outputs, boxed)]
+
+
+def detector_settings(config) -> dict:
+    """`detect_frames`' keyword arguments from a `tracking_detector` run's config (its data and
+    eval fields), for that task and for the pipelines that use the run as a stage."""
+    return dict(input_size=(int(config.data.height), int(config.data.width)), pixel_format=config.data.pixel_format,
+                conf_thresh=config.eval.conf_thresh, nms_thresh=config.eval.nms_thresh,
+                class_agnostic=config.eval.class_agnostic_nms)

@@ -31,7 +31,7 @@ from zoo.data.detection_transforms import DetectionAugment, padded_targets, to_m
 from zoo.errors import UserError
 from zoo.losses.yolox import yolox_loss
 from zoo.metrics.detection import ImageBoxes, average_precision
-from zoo.postprocess.detections import Detections, detect_frames
+from zoo.postprocess.detections import Detections, detect_frames, detector_settings
 from zoo.synthetic import tracking as synthetic
 from zoo.train.task import Scores, Shard, Task, TrainData
 
@@ -155,13 +155,6 @@ def check_config(config: ml_collections.ConfigDict) -> None:
 
 
 # ----------------------------------------------------------------------------- evaluation
-
-
-def detector_settings(config: ml_collections.ConfigDict) -> dict:
-    """What `detect_frames` needs from a detector run's config (also used by the tracking pipeline)."""
-    return dict(input_size=input_size(config), pixel_format=config.data.pixel_format,
-                conf_thresh=config.eval.conf_thresh, nms_thresh=config.eval.nms_thresh,
-                class_agnostic=config.eval.class_agnostic_nms)
 
 
 def predict_split(config, workdir, models_, split, shard: Shard) -> list[dict]:
