@@ -29,7 +29,6 @@ from etils import epath
 
 from zoo.formats import tracking as formats
 from zoo.formats.errors import FileFormatError
-from zoo.synthetic.tracking import ROLES, role_class
 
 _LOG = logging.getLogger(__name__)
 SPLITS = ("train", "test", "challenge")
@@ -139,7 +138,7 @@ class Builder(tfds.core.GeneratorBasedBuilder):
                 "image": tfds.features.Image(shape=(None, None, 3), encoding_format="jpeg", doc="the frame as stored"),
                 "boxes": tfds.features.Tensor(shape=(None, 4), dtype=np.float32, doc="tlwh pixels"),
                 "track_id": tfds.features.Tensor(shape=(None,), dtype=np.int64),
-                "role": tfds.features.Tensor(shape=(None,), dtype=np.int64, doc=f"index into {ROLES}"),
+                "role": tfds.features.Tensor(shape=(None,), dtype=np.int64, doc=f"index into {formats.ROLES}"),
                 "sequence": tfds.features.Text(),
                 "frame": tfds.features.Scalar(np.int64, doc="1-based"),
                 "width": tfds.features.Scalar(np.int32),
@@ -194,7 +193,7 @@ class Builder(tfds.core.GeneratorBasedBuilder):
                 continue
             gt = seq.groundtruth
             keep = gt.gt_evaluated
-            classes = np.array([role_class(seq.roles.get(int(t), "other")) for t in gt.track_id], np.int64)
+            classes = np.array([formats.role_class(seq.roles.get(int(t), "other")) for t in gt.track_id], np.int64)
             for frame, image in enumerate(seq.frames, start=1):
                 rows = keep & (gt.frame == frame)
                 yield f"{seq.name}/{frame:06d}", {

@@ -13,7 +13,8 @@ from soccernet_datasets.soccernet_tracking import SequenceFileError, read_sequen
 from zoo.data import tfds_sources
 from zoo.formats import tracking as formats
 from zoo.formats.tracking import TrackingFormatError
-from zoo.synthetic.tracking import ROLES, role_class, write_soccernet_tracking
+from zoo.formats.tracking import ROLES, role_class
+from zoo.synthetic.tracking import write_soccernet_tracking
 
 
 @pytest.fixture(scope="module")

@@ -36,20 +36,11 @@ from zoo.synthetic import reid as looks
 
 DEFAULT_SEQUENCES: Mapping[str, int] = types.MappingProxyType({"train": 6, "test": 2, "challenge": 1})
 FPS = 25
-ROLES = ("player", "goalkeeper", "referee", "ball", "other")  # detector classes, from gameinfo roles
 CANVAS_PX_PER_M = 16.0  # resolution of the pitch texture the camera samples
 FORESHORTENING = 0.55  # pixels per metre across the pitch / along it (a raised camera)
 PERSON_HEIGHT_M = 1.9
 BALL_RADIUS_M = 0.35  # drawn larger than life, as broadcast compression makes the ball look
 MIN_VISIBLE = 0.4  # a box less visible than this (clipped by the frame) is not annotated
-
-
-def role_class(role: str) -> int:
-    """The detector class (index into ROLES) of a `gameinfo.ini` role such as `player team left`."""
-    for index, name in enumerate(ROLES):
-        if role.startswith(name):
-            return index
-    return ROLES.index("other")
 
 
 def sequence_names(split: str, count: int) -> list[str]:

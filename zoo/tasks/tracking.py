@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import colorsys
 import dataclasses
-import functools
 import os
 
 import cv2
@@ -28,7 +27,7 @@ import ml_collections
 import numpy as np
 from tqdm import tqdm
 
-from zoo.data import tfds_sources
+from zoo.data import snmot
 from zoo.data.video import open_video
 from zoo.errors import UserError
 from zoo.formats import tracking as formats
@@ -38,33 +37,10 @@ from zoo.postprocess.bytetrack import ByteTracker, TrackerSettings, keep_plausib
 from zoo.postprocess.camera_motion import CameraMotion
 from zoo.postprocess.detections import Detections, detect_frames, detector_settings
 from zoo.postprocess.tracklets import SequenceTracks, interpolate_gaps, link_tracklets
-from zoo.synthetic import tracking as synthetic
 from zoo.train.task import Models, PredictFile, Scores, Shard, Stage, Task
 
-DATASET = "soccernet_tracking/sequences"
 STAGES = ("detector", "reid")
 DETECTION_SOURCES = ("public", "groundtruth")
-
-
-def synthetic_root(workdir: str) -> str:
-    return os.path.join(os.path.abspath(workdir), "synthetic_soccernet_tracking")
-
-
-def data_root(config: ml_collections.ConfigDict, workdir: str) -> str:
-    return config.data.manual_dir or synthetic_root(workdir)
-
-
-def sequences_source(config: ml_collections.ConfigDict, workdir: str, split: str):
-    synth = config.data.synthetic
-    data_dir = tfds_sources.prepare_once(
-        DATASET, manual_dir=config.data.manual_dir,
-        data_dir=config.data.data_dir or os.path.join(os.path.abspath(workdir), "tfds"),
-        synthetic_root=synthetic_root(workdir),
-        write_synthetic=functools.partial(
-            synthetic.write_soccernet_tracking, sequences_per_split=synth.sequences_per_split.to_dict(),
-            frames=synth.frames, width=synth.width, height=synth.height, seed=synth.seed),
-        description="SoccerNet tracking")
-    return tfds_sources.data_source(DATASET, split, data_dir=data_dir)
 
 
 def tracker_settings(config: ml_collections.ConfigDict, frame_rate: float) -> TrackerSettings:
@@ -192,9 +168,9 @@ def _read_frame(path: str) -> np.ndarray:
 
 def predict_split(config, workdir, models: Models, split: str, shard: Shard) -> list[dict]:
     """Tracks of this process's sequences of `split`: one record per sequence."""
-    source = sequences_source(config, workdir, split)
+    source = snmot.source(config, workdir, "sequences", split)
     records = {source[i]["sequence"].decode(): i for i in range(len(source))}
-    root = data_root(config, workdir)
+    root = snmot.data_root(config, workdir)
     out = []
     for name in tqdm(shard.take(sorted(records)), desc=f"track {split}", unit="sequence", leave=False):
         record = source[records[name]]
@@ -229,7 +205,7 @@ HEADLINE = ("HOTA", "DetA", "AssA", "MOTA", "IDF1")
 
 def score(config, workdir, split, output_dir, records) -> Scores | None:
     """HOTA / CLEAR / Identity of the written files against `<root>/<split>/SNMOT-XXX/gt`."""
-    gt_dir = os.path.join(data_root(config, workdir), split)
+    gt_dir = os.path.join(snmot.data_root(config, workdir), split)
     names = sorted(r["sequence"] for r in records)
     if not names or not all(os.path.isfile(os.path.join(gt_dir, n, formats.GT_FILE)) for n in names):
         return None  # challenge: the ground truth stays with the organisers

@@ -16,7 +16,6 @@ official `tracking` folder), or synthetic sequences written into the workdir.
 from __future__ import annotations
 
 import dataclasses
-import functools
 import os
 
 import cv2
@@ -26,41 +25,20 @@ import ml_collections
 import numpy as np
 
 from zoo import models
-from zoo.data import samplers, tfds_sources
+from zoo.data import samplers, snmot
 from zoo.data.detection_transforms import DetectionAugment, padded_targets, to_model_input
 from zoo.errors import UserError
 from zoo.losses.yolox import yolox_loss
 from zoo.metrics.detection import ImageBoxes, average_precision
 from zoo.postprocess.detections import Detections, detect_frames, detector_settings
-from zoo.synthetic import tracking as synthetic
+from zoo.formats.tracking import ROLES
 from zoo.train.task import Scores, Shard, Task, TrainData
 
-DATASET = "soccernet_tracking"
 DETECTIONS_FILE = "det/det.txt"
 
 
-def synthetic_root(workdir: str) -> str:
-    return os.path.join(os.path.abspath(workdir), "synthetic_soccernet_tracking")
-
-
-def prepare_data(config: ml_collections.ConfigDict, workdir: str, view: str) -> str:
-    """Builds `soccernet_tracking/<view>` once (synthetic without manual_dir); returns data_dir."""
-    synth = config.data.synthetic
-    return tfds_sources.prepare_once(
-        f"{DATASET}/{view}",
-        manual_dir=config.data.manual_dir,
-        data_dir=config.data.data_dir or os.path.join(os.path.abspath(workdir), "tfds"),
-        synthetic_root=synthetic_root(workdir),
-        write_synthetic=functools.partial(
-            synthetic.write_soccernet_tracking, sequences_per_split=synth.sequences_per_split.to_dict(),
-            frames=synth.frames, width=synth.width, height=synth.height, seed=synth.seed),
-        description="SoccerNet tracking",
-    )
-
-
 def frames_source(config, workdir, split):
-    return tfds_sources.data_source(f"{DATASET}/frames", split, data_dir=prepare_data(config, workdir, "frames"),
-                                    encoded=("image",))
+    return snmot.source(config, workdir, "frames", split, encoded=("image",))
 
 
 def decode_jpeg(data: bytes, where: str) -> np.ndarray:
@@ -76,7 +54,7 @@ def input_size(config: ml_collections.ConfigDict) -> tuple[int, int]:
 
 
 def num_classes(config: ml_collections.ConfigDict) -> int:
-    return 1 if config.data.single_class else len(synthetic.ROLES)
+    return 1 if config.data.single_class else len(ROLES)
 
 
 def _example(record, single_class: bool):
