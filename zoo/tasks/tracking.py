@@ -174,7 +174,7 @@ def predict_split(config, workdir, models: Models, split: str, shard: Shard) -> 
     out = []
     for name in tqdm(shard.take(sorted(records)), desc=f"track {split}", unit="sequence", leave=False):
         record = source[records[name]]
-        tracks = track_sequence(config, root, record, models)
+        tracks = dataclasses.replace(track_sequence(config, root, record, models), features=None)  # small records
         out.append({"sequence": name, "seq_length": int(record["seq_length"]), "tracks": tracks})
     return out
 
