@@ -93,7 +93,7 @@ class KalmanFilter:
             return mean, covariance
         noise = self._process_noise(mean)
         mean = mean @ _MOTION.T
-        covariance = np.einsum("ij,njk,lk->nil", _MOTION, covariance, _MOTION) + noise
+        covariance = _MOTION @ covariance @ _MOTION.T + noise
         return mean, covariance
 
     def project(self, mean: np.ndarray, covariance: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -118,8 +118,8 @@ class KalmanFilter:
         # K = P H^T S^-1, solved rather than inverted (S is symmetric positive definite).
         gain = np.linalg.solve(projected_cov, np.swapaxes(cross, 1, 2)).swapaxes(1, 2)
         innovation = np.asarray(measurement, np.float64).reshape(-1, 4) - projected_mean
-        mean = mean + np.einsum("nij,nj->ni", gain, innovation)
-        covariance = covariance - np.einsum("nij,njk,nlk->nil", gain, projected_cov, gain)
+        mean = mean + (gain @ innovation[:, :, None])[:, :, 0]
+        covariance = covariance - gain @ projected_cov @ np.swapaxes(gain, 1, 2)
         return mean, covariance
 
     def warp(
@@ -146,7 +146,7 @@ class KalmanFilter:
                 transform[2 * block : 2 * block + 2, 2 * block : 2 * block + 2] = part
         mean = mean @ transform.T
         mean[:, :2] += shift
-        covariance = np.einsum("ij,njk,lk->nil", transform, covariance, transform)
+        covariance = transform @ covariance @ transform.T
         return mean, covariance
 
 
