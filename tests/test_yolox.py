@@ -173,3 +173,13 @@ def test_ap_equals_pycocotools():
         precision = evaluation.eval["precision"][0, :, :, 0, 0]
         want = np.mean([precision[:, k].mean() for k in range(3) if (precision[:, k] > -1).any()])
         assert average_precision(gts, dets, class_agnostic=agnostic)["mAP"] == pytest.approx(want, abs=1e-12)
+
+
+def test_command_line_converts_a_bytetrack_style_checkpoint(torch, reference, tmp_path, capsys):
+    from zoo.convert import cli
+
+    path = tmp_path / "bytetrack_nano_mot20.pth.tar"
+    torch.save({"model": reference.YOLOX("nano", 1).state_dict(), "start_epoch": 80}, path)
+    assert cli.main(["--arch", "yolox_nano", "--input", str(path), "--output", str(tmp_path / "weights")]) == 0
+    assert "896,754 parameters" in capsys.readouterr().out  # YOLOX-nano with ByteTrack's 1 class
+    assert (tmp_path / "weights" / "state").is_dir()
