@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import time
 
 import numpy as np
 
@@ -54,16 +53,11 @@ def panning_frames(frames: int) -> list[np.ndarray]:
     return [np.ascontiguousarray(texture[40:760, 2 * t : 2 * t + 1280]) for t in range(frames)]
 
 
-def tracker_table(frames: int) -> list[tuple[str, float]]:
+def tracker_table(frames: int, iters: int) -> list[tuple[str, float]]:
     dets = detections(frames)
     features = [np.random.default_rng(t).normal(size=(len(d[0]), 128)) for t, d in enumerate(dets)]
     images = panning_frames(frames)
-    rows = []
-
-    def timed(name, run):
-        start = time.perf_counter()
-        run()
-        rows.append((name, frames / (time.perf_counter() - start)))
+    runs = {}
 
     def zoo(settings, cmc=None, reid=False):
         def run():
@@ -73,23 +67,20 @@ def tracker_table(frames: int) -> list[tuple[str, float]]:
                 tracker.update(boxes, scores, features[t] if reid else None, warp)
         return run
 
-    timed("zoo ByteTrack", zoo(TrackerSettings()))
-    timed("zoo ByteTrack + CMC (sparse flow, 1280x720)", zoo(TrackerSettings(kalman="xywh"), "sparse_flow"))
-    timed("zoo ByteTrack + ReID fusion", zoo(TrackerSettings(kalman="xywh", use_appearance=True), reid=True))
-    timed("zoo ByteTrack + CMC + ReID", zoo(TrackerSettings(kalman="xywh", use_appearance=True), "sparse_flow", True))
+    runs["zoo ByteTrack"] = zoo(TrackerSettings())
+    runs["zoo ByteTrack + CMC (sparse flow, 1280x720)"] = zoo(TrackerSettings(kalman="xywh"), "sparse_flow")
+    runs["zoo ByteTrack + ReID fusion"] = zoo(TrackerSettings(kalman="xywh", use_appearance=True), reid=True)
+    runs["zoo ByteTrack + CMC + ReID"] = zoo(TrackerSettings(kalman="xywh", use_appearance=True), "sparse_flow", True)
     try:
         import supervision as sv
 
-        def supervision_run():
-            tracker = sv.ByteTrack(track_activation_threshold=0.5, frame_rate=25, minimum_consecutive_frames=1)
-            for boxes, scores in dets:
-                tracker.update_with_tensors(np.column_stack([boxes[:, :2], boxes[:, :2] + boxes[:, 2:], scores]))
+        if hasattr(sv, "ByteTrack"):
+            def supervision_run():
+                tracker = sv.ByteTrack(track_activation_threshold=0.5, frame_rate=25, minimum_consecutive_frames=1)
+                for boxes, scores in dets:
+                    tracker.update_with_tensors(np.column_stack([boxes[:, :2], boxes[:, :2] + boxes[:, 2:], scores]))
 
-        timed(f"supervision {package_version('supervision')} ByteTrack (port of the original)", supervision_run)
-    except (ImportError, AttributeError):
-        pass
-    try:
-        import supervision as sv
+            runs[f"supervision {package_version('supervision')} ByteTrack (port of the original)"] = supervision_run
         from trackers import ByteTrackTracker
 
         def trackers_run():
@@ -98,10 +89,11 @@ def tracker_table(frames: int) -> list[tuple[str, float]]:
                 tracker.update(sv.Detections(xyxy=np.column_stack([boxes[:, :2], boxes[:, :2] + boxes[:, 2:]]),
                                              confidence=scores))
 
-        timed(f"trackers {package_version('trackers')} ByteTrackTracker", trackers_run)
+        runs[f"trackers {package_version('trackers')} ByteTrackTracker"] = trackers_run
     except ImportError:
         pass
-    return rows
+    seconds = time_interleaved(runs, warmup=1, iters=iters)
+    return [(name, frames / seconds[name]) for name in runs]
 
 
 def detector_table(size: str, batch: int, iters: int) -> list[tuple[str, float]]:
@@ -141,7 +133,7 @@ def main() -> None:
     args = parser.parse_args()
     print(f"Association only, {args.frames} frames, 26 objects + false alarms per frame")
     print(f"{'tracker':<60}{'frames/s':>10}")
-    for name, fps in tracker_table(args.frames):
+    for name, fps in tracker_table(args.frames, args.iters):
         print(f"{name:<60}{fps:>10.0f}")
     print(f"\nDetector inference, batch {args.batch} at 224x384 (images/s)")
     for name, rate in detector_table(args.detector_size, args.batch, args.iters):
