@@ -143,3 +143,43 @@ def test_predict_tracks_a_video_and_a_det_file(workdir, tmp_path):
                                                     out=str(tmp_path / "y.txt")))
     with pytest.raises(UserError, match="no detector"):
         predict.run(plain, Models(own=None), _args(video=video, out=str(tmp_path / "z.txt")))
+
+
+def test_official_evaluator_scores_the_zip_as_the_zoo(workdir, tmp_path, monkeypatch):
+    """SoccerNet.Evaluation.Tracking needs all 49 test sequences: the pipeline's sequences keep their
+    ground truth and tracks, the others get a one-box ground truth and no tracks."""
+    import contextlib
+    import io
+    import sys
+    import zipfile
+
+    from zoo.formats import splits
+
+    official = pytest.importorskip("SoccerNet.Evaluation.Tracking")
+    config = _config(cmc="sparse_flow")
+    records, _ = _evaluate(config, workdir, Models(own=None), str(tmp_path / "ours"))
+    gt_dir = os.path.join(workdir, "synthetic_soccernet_tracking", "test")
+    ours = {r["sequence"] for r in records}
+    gt_zip, sequences = tmp_path / "gt.zip", {}
+    with zipfile.ZipFile(gt_zip, "w") as archive:
+        for name in splits.tracking_sequences("test"):
+            if name in ours:
+                for part in (formats.GT_FILE, formats.SEQINFO_FILE):
+                    archive.write(os.path.join(gt_dir, name, part), f"test-evalAI/{name}/{part}")
+            else:
+                archive.writestr(f"test-evalAI/{name}/gt/gt.txt", "1,1,10,10,20,40,1,-1,-1,-1\n")
+                archive.writestr(f"test-evalAI/{name}/seqinfo.ini", formats.format_seqinfo(formats.SeqInfo(1, name=name)))
+                sequences[name] = formats.empty_rows()
+    with zipfile.ZipFile(tmp_path / "ours" / formats.SUBMISSION_FILE) as archive:
+        for name in ours:
+            sequences[name] = formats.parse_mot(archive.read(f"{name}.txt").decode())
+    submission = formats.write_submission(tmp_path / formats.SUBMISSION_FILE, sequences)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "argv", ["evaluate"])
+    with contextlib.redirect_stdout(io.StringIO()):
+        reference = official.evaluate(str(gt_zip), str(submission), split="test")
+    with zipfile.ZipFile(gt_zip) as archive:
+        archive.extractall(tmp_path / "gt")
+    zoo = tracking_metric.evaluate(tmp_path / "gt" / "test-evalAI", submission)[tracking_metric.COMBINED]
+    for key in ("HOTA", "DetA", "AssA"):
+        assert abs(reference[key] - zoo[key]) <= 1e-9, key
