@@ -324,6 +324,8 @@ def run_on_file(config, models: Models, args: argparse.Namespace) -> str:
             writer.release()
     if number == 0:
         raise UserError(f"{args.video}: no frame could be decoded")
+    if given is not None and number < length:
+        raise UserError(f"{args.video}: {number} frames decoded, but {args.seqinfo} says seqLength={length}")
     tracks = online.tracks()
     formats.write_mot(args.out, tracks.frame, tracks.track_id, tracks.tlwh, tracks.score)
     rendered = f" and {args.render}" if args.render else ""
