@@ -329,7 +329,8 @@ def run_on_file(config, models: Models, args: argparse.Namespace) -> str:
     tracks = online.tracks()
     formats.write_mot(args.out, tracks.frame, tracks.track_id, tracks.tlwh, tracks.score)
     rendered = f" and {args.render}" if args.render else ""
-    return (f"{number} frames, {len(np.unique(tracks.track_id))} tracks, {len(tracks.frame)} boxes: "
+    cuts = f", {online.shot_changes} shot changes" if online.motion is not None else ""
+    return (f"{number} frames{cuts}, {len(np.unique(tracks.track_id))} tracks, {len(tracks.frame)} boxes: "
             f"wrote {args.out}{rendered}")
 
 
