@@ -14,8 +14,9 @@ a linesman, the ball in the air and on the ground), seen by a broadcast camera t
 ball, tilts across the pitch and zooms slowly in and out, and in some sequences cuts once to another
 framing (a shot change), so camera-motion compensation matters. People are drawn with the player
 figures of `zoo.synthetic.reid` (each team's kit with per-player numbers, hair, skin and build), so
-team-mates that cross can only be told apart by appearance. As in SNMOT, a person who leaves the
-view and comes back starts a new tracklet (new id); the ball is one tracklet while visible.
+team-mates that cross can only be told apart by appearance. A person who leaves the view and
+comes back starts a new tracklet (new id), as SNMOT's per-tracklet `gameinfo.ini` entries suggest
+(several tracklets may share a jersey); the ball is one tracklet while visible.
 """
 
 from __future__ import annotations
