@@ -19,10 +19,21 @@ from zoo.models.reid_head import ReidModel
 from zoo.tasks import get_task
 from zoo.train.mesh import global_batch, make_mesh
 from zoo.train.optimizer import make_optimizer
+from zoo.train.state import TrainState
 from zoo.train.step import init_train_state, jit_train_step, make_predictor
 from zoo.train.task import Models, Shard, Stage
 
 TRACKING, DETECTOR = get_task("tracking"), get_task("tracking_detector")
+
+
+@pytest.fixture(autouse=True, scope="module")
+def quick_compiles():
+    """XLA without most optimisations: these tests run each compiled function once or twice, and
+    compiling dominates (as flax's own example tests do)."""
+    before = jax.config.read("jax_disable_most_optimizations")
+    jax.config.update("jax_disable_most_optimizations", True)
+    yield
+    jax.config.update("jax_disable_most_optimizations", before)
 
 
 @pytest.fixture(scope="module")
@@ -93,8 +104,10 @@ def test_detector_trains_and_drives_the_pipeline_with_reid(workdir, tmp_path):
     reid_config.eval.feature = "bn"
     reid_model = ReidModel(backbone="osnet_ain_x0_25", num_classes=4)
     variables = jax.jit(lambda: reid_model.init(jax.random.key(0), np.zeros((1, 32, 16, 3), np.float32), train=False))()
-    reid = Stage("reid", reid_config, workdir, 0,
-                 (jax.jit(lambda x: reid_model.apply(variables, x, train=False)),))
+    reid_state = TrainState(params=variables["params"], model_state={"batch_stats": variables["batch_stats"]},
+                            opt_state=None, step=0, rng=None)
+    # As the core hands stages over: a predictor padding every call to one batch size (one compile).
+    reid = Stage("reid", reid_config, workdir, 0, (make_predictor(reid_model, mesh, 16)(reid_state),))
     pipeline = _config(reid="runs/reid", use_appearance=True, link_tracklets=True)
     pipeline.tracking.track_thresh = pipeline.tracking.low_thresh = 0.001  # an untrained detector
     pipeline.tracking.new_track_thresh = 0.002

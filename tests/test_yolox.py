@@ -20,6 +20,16 @@ from zoo.models.yolox import YOLOX, anchor_points
 PUBLISHED = {"nano": 0.91, "s": 9.0, "x": 99.1}
 
 
+@pytest.fixture(autouse=True, scope="module")
+def quick_compiles():
+    """XLA without most optimisations: these tests run each compiled function once or twice, and
+    compiling dominates (as flax's own example tests do)."""
+    before = jax.config.read("jax_disable_most_optimizations")
+    jax.config.update("jax_disable_most_optimizations", True)
+    yield
+    jax.config.update("jax_disable_most_optimizations", before)
+
+
 def _params(module, shape=(1, 64, 64, 3)) -> int:
     variables = jax.eval_shape(lambda: module.init(jax.random.key(0), jnp.zeros(shape), train=False))
     return sum(int(np.prod(x.shape)) for x in jax.tree.leaves(variables["params"]))
