@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from configs.tracking import bytetrack, yolox_nano
+from tests.quick_compiles import quick_compiles  # noqa: F401 (autouse fixture)
 from zoo.errors import UserError
 from zoo.formats import tracking as formats
 from zoo.metrics import tracking as tracking_metric
@@ -25,15 +26,6 @@ from zoo.train.task import Models, Shard, Stage
 
 TRACKING, DETECTOR = get_task("tracking"), get_task("tracking_detector")
 
-
-@pytest.fixture(autouse=True, scope="module")
-def quick_compiles():
-    """XLA without most optimisations: these tests run each compiled function once or twice, and
-    compiling dominates (as flax's own example tests do)."""
-    before = jax.config.read("jax_disable_most_optimizations")
-    jax.config.update("jax_disable_most_optimizations", True)
-    yield
-    jax.config.update("jax_disable_most_optimizations", before)
 
 
 @pytest.fixture(scope="module")

@@ -11,6 +11,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from tests.quick_compiles import quick_compiles  # noqa: F401 (autouse fixture)
 from zoo.convert.yolox import convert_yolox
 from zoo.losses.yolox import simota_assign, yolox_loss
 from zoo.metrics.detection import ImageBoxes, average_precision
@@ -19,15 +20,6 @@ from zoo.models.yolox import YOLOX, anchor_points
 # Published parameter counts (YOLOX README, COCO: 80 classes), in millions as printed there.
 PUBLISHED = {"nano": 0.91, "s": 9.0, "x": 99.1}
 
-
-@pytest.fixture(autouse=True, scope="module")
-def quick_compiles():
-    """XLA without most optimisations: these tests run each compiled function once or twice, and
-    compiling dominates (as flax's own example tests do)."""
-    before = jax.config.read("jax_disable_most_optimizations")
-    jax.config.update("jax_disable_most_optimizations", True)
-    yield
-    jax.config.update("jax_disable_most_optimizations", before)
 
 
 def _params(module, shape=(1, 64, 64, 3)) -> int:
