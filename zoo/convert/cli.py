@@ -3,6 +3,7 @@
     python -m zoo.convert --arch resnet50 --input resnet50-0676ba61.pth --output weights/resnet50
     python -m zoo.convert --arch osnet_ain --input osnet_ain_x1_0_imagenet.pth --output weights/osnet_ain
     python -m zoo.convert --arch regnety_002 --input model.safetensors --output weights/regnety_002
+    python -m zoo.convert --arch yolox_x --input bytetrack_x_mot20.pth.tar --output weights/bytetrack_x_mot20
     python train.py --config configs/reid/<model>.py --workdir runs/x --config.init_from=weights/resnet50
 
 The output folder holds `state`, an orbax PyTree {"params": {"backbone": ...}, "model_state":
@@ -29,10 +30,12 @@ import orbax.checkpoint as ocp
 from zoo.convert.timm_regnet import convert_regnet
 from zoo.convert.torch_osnet import convert_osnet_ain
 from zoo.convert.torch_resnet import Conversion, convert_resnet50
+from zoo.convert.yolox import ARCHS as YOLOX_ARCHS
+from zoo.convert.yolox import convert_yolox
 from zoo.models.regnet import REGNETY
 from zoo.models.reid_head import OSNET_AIN_CHANNELS
 
-ARCHS = ("resnet50", "osnet_ain", *OSNET_AIN_CHANNELS, *REGNETY)
+ARCHS = ("resnet50", "osnet_ain", *OSNET_AIN_CHANNELS, *REGNETY, *YOLOX_ARCHS)
 # safetensors dtype names -> numpy; BF16 is widened to float32 by hand (numpy has no bfloat16).
 SAFETENSORS_DTYPES = {
     "F64": np.float64, "F32": np.float32, "F16": np.float16, "I64": np.int64, "I32": np.int32,
@@ -108,6 +111,10 @@ def convert(arch: str, checkpoint: Any, *, num_classes: int | None = None) -> Co
         if num_classes is not None:
             raise ValueError(f"--num-classes does not apply to {arch}: its ImageNet classifier is always dropped.")
         return convert_regnet(checkpoint, arch=arch)
+    if arch in YOLOX_ARCHS:
+        if num_classes is not None:
+            raise ValueError(f"--num-classes does not apply to {arch}: its classes are read from the checkpoint.")
+        return convert_yolox(checkpoint, arch=arch)
     if arch == "resnet50":
         return convert_resnet50(checkpoint, num_classes=num_classes)
     if arch in ARCHS:

@@ -13,6 +13,8 @@ _REGISTRY = {
     "action_spotting": "zoo.tasks.action_spotting",
     "ball_spotting": "zoo.tasks.ball_spotting",
     "reid": "zoo.tasks.reid",
+    "tracking": "zoo.tasks.tracking",
+    "tracking_detector": "zoo.tasks.tracking_detector",
 }
 
 

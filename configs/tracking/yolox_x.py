@@ -1,0 +1,14 @@
+"""YOLOX-x detector of players, referees and the ball (task tracking_detector).
+
+    python train.py --config configs/tracking/yolox_x.py --workdir runs/yolox_x
+    python evaluate.py --config configs/tracking/yolox_x.py --workdir runs/yolox_x   # mAP@0.5, det.txt files
+
+Variants: synthetic (default), baseline (the SoccerNet ByteTrack recipe on real data), tiny (tests).
+"""
+
+from configs.tracking import common
+
+
+def get_config(arg=None):
+    config = common.detector_config(arg, "x")
+    return config
