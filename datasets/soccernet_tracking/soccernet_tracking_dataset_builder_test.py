@@ -11,6 +11,7 @@ import pytest
 
 from soccernet_datasets.soccernet_tracking import SequenceFileError, read_sequence
 from zoo.data import tfds_sources
+from zoo.errors import UserError
 from zoo.formats import tracking as formats
 from zoo.formats.tracking import TrackingFormatError
 from zoo.formats.tracking import ROLES, role_class
@@ -50,7 +51,7 @@ def test_frames_and_sequences_read_back(tree, tmp_path):
     np.testing.assert_allclose(first["boxes"], seq.groundtruth.boxes[rows], rtol=1e-6)
     sequences = tfds_sources.data_source("soccernet_tracking/sequences", "challenge", data_dir=tmp_path)
     assert len(sequences) == 1 and sequences[0]["groundtruth"].shape == (0, 6)
-    with pytest.raises(ValueError, match="no split 'challenge'"):  # frames are labelled sequences only
+    with pytest.raises(UserError, match="no split 'challenge'"):  # frames are labelled sequences only
         tfds_sources.data_source("soccernet_tracking/frames", "challenge", data_dir=tmp_path)
 
 

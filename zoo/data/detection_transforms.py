@@ -152,9 +152,12 @@ class DetectionAugment:
 
 
 def padded_targets(tlwh: np.ndarray, classes: np.ndarray, max_labels: int) -> dict[str, np.ndarray]:
-    """Boxes as the loss wants them: cxcywh [max_labels, 4], classes [max_labels], mask [max_labels]
-    (extra boxes beyond max_labels are dropped: raise max_labels if that happens)."""
-    n = min(len(tlwh), max_labels)
+    """Boxes as the loss wants them: cxcywh [max_labels, 4], classes [max_labels], mask [max_labels].
+    More boxes than max_labels is an error, never a silent cut."""
+    n = len(tlwh)
+    if n > max_labels:
+        raise ValueError(f"{n} ground-truth boxes in one training image but data.max_labels={max_labels}: "
+                         "raise it (0 derives it from the data).")
     boxes = np.zeros((max_labels, 4), np.float32)
     boxes[:n, :2] = tlwh[:n, :2] + tlwh[:n, 2:] / 2
     boxes[:n, 2:] = tlwh[:n, 2:]

@@ -17,6 +17,10 @@ from zoo.data import tfds_sources
 from zoo.synthetic import tracking as synthetic
 
 DATASET = "soccernet_tracking"
+# The files each view is built from (a rebuilt or refused dataset when they change): the sequences
+# view reads the text files; the frames view also stores the JPEG bytes.
+_TEXT_FILES = tuple(f"*/SNMOT-*/{name}" for name in ("seqinfo.ini", "gameinfo.ini", "gt/gt.txt", "det/det.txt"))
+SOURCES = {"sequences": _TEXT_FILES, "frames": (*_TEXT_FILES, "*/SNMOT-*/img1/*.jpg")}
 
 
 def synthetic_root(workdir: str) -> str:
@@ -40,5 +44,6 @@ def source(config: ml_collections.ConfigDict, workdir: str, view: str, split: st
             synthetic.write_soccernet_tracking, sequences_per_split=synth.sequences_per_split.to_dict(),
             frames=synth.frames, width=synth.width, height=synth.height, seed=synth.seed),
         description="SoccerNet tracking",
+        sources=SOURCES[view],
     )
     return tfds_sources.data_source(f"{DATASET}/{view}", split, data_dir=data_dir, **kwargs)

@@ -27,6 +27,8 @@ import jax.numpy as jnp
 import numpy as np
 from einops import rearrange
 
+from zoo.models.remat import maybe_remat
+
 
 SIZES = {  # name -> (depth, width, depthwise)
     "nano": (0.33, 0.25, True),
@@ -92,27 +94,30 @@ class Bottleneck(nn.Module):
     depthwise: bool = False
 
     @nn.compact
-    def __call__(self, x: jax.Array, *, train: bool) -> jax.Array:
+    def __call__(self, x: jax.Array, train: bool) -> jax.Array:  # train positional: a static remat argument
         y = BaseConv(self.features, 1, name="conv1")(x, train=train)
         y = conv3(self.features, 1, self.depthwise, "conv2")(y, train=train)
         return y + x if self.shortcut and x.shape[-1] == self.features else y
 
 
 class CSPLayer(nn.Module):
-    """CSP bottleneck with 3 convolutions (YOLOv5's C3): two 1x1 branches, n bottlenecks on one."""
+    """CSP bottleneck with 3 convolutions (YOLOv5's C3): two 1x1 branches, n bottlenecks on one
+    (each recomputed in the backward pass with `remat`)."""
 
     features: int
     depth: int = 1
     shortcut: bool = True
     depthwise: bool = False
+    remat: bool = False
 
     @nn.compact
     def __call__(self, x: jax.Array, *, train: bool) -> jax.Array:
         hidden = int(self.features * 0.5)
         a = BaseConv(hidden, 1, name="conv1")(x, train=train)
         b = BaseConv(hidden, 1, name="conv2")(x, train=train)
+        bottleneck = maybe_remat(Bottleneck, self.remat, static_argnums=(2,))
         for i in range(self.depth):
-            a = Bottleneck(hidden, self.shortcut, self.depthwise, name=f"m_{i}")(a, train=train)
+            a = bottleneck(hidden, self.shortcut, self.depthwise, name=f"m_{i}")(a, train)
         return BaseConv(self.features, 1, name="conv3")(jnp.concatenate([a, b], axis=-1), train=train)
 
 
@@ -147,6 +152,7 @@ class CSPDarknet(nn.Module):
     depth: float
     width: float
     depthwise: bool = False
+    remat: bool = False
 
     @nn.compact
     def __call__(self, x: jax.Array, *, train: bool) -> tuple[jax.Array, ...]:
@@ -156,12 +162,14 @@ class CSPDarknet(nn.Module):
         outputs = []
         for stage, (mult, blocks) in enumerate(((2, n), (4, 3 * n), (8, 3 * n)), start=2):
             x = conv3(c * mult, 2, self.depthwise, f"dark{stage}_0")(x, train=train)
-            x = CSPLayer(c * mult, blocks, depthwise=self.depthwise, name=f"dark{stage}_1")(x, train=train)
+            x = CSPLayer(c * mult, blocks, depthwise=self.depthwise, remat=self.remat,
+                         name=f"dark{stage}_1")(x, train=train)
             if stage >= 3:
                 outputs.append(x)
         x = conv3(c * 16, 2, self.depthwise, "dark5_0")(x, train=train)
         x = SPPBottleneck(c * 16, name="dark5_1")(x, train=train)
-        x = CSPLayer(c * 16, n, shortcut=False, depthwise=self.depthwise, name="dark5_2")(x, train=train)
+        x = CSPLayer(c * 16, n, shortcut=False, depthwise=self.depthwise, remat=self.remat,
+                     name="dark5_2")(x, train=train)
         return (*outputs, x)
 
 
@@ -175,23 +183,24 @@ class PAFPN(nn.Module):
     depth: float
     width: float
     depthwise: bool = False
+    remat: bool = False
 
     @nn.compact
     def __call__(self, images: jax.Array, *, train: bool) -> tuple[jax.Array, ...]:
         c3, c4, c5 = (int(ch * self.width) for ch in IN_CHANNELS)
         n = round(3 * self.depth)
-        x2, x1, x0 = CSPDarknet(self.depth, self.width, self.depthwise, name="backbone")(images, train=train)
+        x2, x1, x0 = CSPDarknet(self.depth, self.width, self.depthwise, self.remat, name="backbone")(images, train=train)
         fpn_out0 = BaseConv(c4, 1, name="lateral_conv0")(x0, train=train)
-        f_out0 = CSPLayer(c4, n, False, self.depthwise, name="C3_p4")(
+        f_out0 = CSPLayer(c4, n, False, self.depthwise, self.remat, name="C3_p4")(
             jnp.concatenate([upsample(fpn_out0), x1], axis=-1), train=train)
         fpn_out1 = BaseConv(c3, 1, name="reduce_conv1")(f_out0, train=train)
-        pan_out2 = CSPLayer(c3, n, False, self.depthwise, name="C3_p3")(
+        pan_out2 = CSPLayer(c3, n, False, self.depthwise, self.remat, name="C3_p3")(
             jnp.concatenate([upsample(fpn_out1), x2], axis=-1), train=train)
         p_out1 = conv3(c3, 2, self.depthwise, "bu_conv2")(pan_out2, train=train)
-        pan_out1 = CSPLayer(c4, n, False, self.depthwise, name="C3_n3")(
+        pan_out1 = CSPLayer(c4, n, False, self.depthwise, self.remat, name="C3_n3")(
             jnp.concatenate([p_out1, fpn_out1], axis=-1), train=train)
         p_out0 = conv3(c4, 2, self.depthwise, "bu_conv1")(pan_out1, train=train)
-        pan_out0 = CSPLayer(c5, n, False, self.depthwise, name="C3_n4")(
+        pan_out0 = CSPLayer(c5, n, False, self.depthwise, self.remat, name="C3_n4")(
             jnp.concatenate([p_out0, fpn_out0], axis=-1), train=train)
         return pan_out2, pan_out1, pan_out0
 
@@ -253,6 +262,8 @@ class YOLOX(nn.Module):
       num_classes: detection classes (SoccerNet: the person roles and the ball, or 1).
       size: one of SIZES; or give `depth` and `width` (> 0) to override its multipliers.
       depthwise: override the size's choice of depthwise convolutions (None: the size's).
+      remat: recompute each CSP bottleneck in the backward pass (zoo.models.remat): YOLOX-X at
+        896x1600 keeps a lot of activations.
     """
 
     num_classes: int = 1
@@ -260,6 +271,7 @@ class YOLOX(nn.Module):
     depth: float = 0.0
     width: float = 0.0
     depthwise: bool | None = None
+    remat: bool = False
 
     def multipliers(self) -> tuple[float, float, bool]:
         if self.size not in SIZES:
@@ -274,6 +286,7 @@ class YOLOX(nn.Module):
         if height % 32 or width % 32:
             raise ValueError(f"YOLOX input height and width must be multiples of 32, got {height}x{width}.")
         depth, mult, depthwise = self.multipliers()
-        features = PAFPN(depth, mult, depthwise, name="backbone")(images, train=train)
+        features = PAFPN(depth, mult, depthwise, self.remat, name="backbone")(images, train=train)
         raw = YOLOXHead(self.num_classes, mult, depthwise, name="head")(features, train=train)
-        return raw if train else decode(raw, height, width)
+        # Boxes decoded in float32: bfloat16 has ~8 px steps at 1600 px.
+        return raw if train else decode(raw.astype(jnp.float32), height, width)

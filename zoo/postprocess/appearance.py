@@ -7,7 +7,7 @@ run's predictor; the embeddings come back L2-normalised.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import cv2
 import numpy as np
@@ -29,11 +29,18 @@ def crops(frame_bgr: np.ndarray, tlwh: np.ndarray, size: tuple[int, int]) -> np.
     return np.stack(out) if out else np.zeros((0, *size, 3), np.float32)
 
 
-def embed_boxes(predictor: Callable, frame_bgr: np.ndarray, tlwh: np.ndarray, *, size: tuple[int, int],
-                feature: str = "bn") -> np.ndarray:
-    """Unit embeddings [n, d] of the boxes; feature "bn" (post-BNNeck, retrieval) or "raw"."""
-    if not len(tlwh):
-        return np.zeros((0, 0), np.float32)
-    outputs = predictor(crops(frame_bgr, tlwh, size))
-    embeddings = np.asarray(outputs["embedding_bn" if feature == "bn" else "embedding"], np.float64)
-    return embeddings / np.maximum(np.linalg.norm(embeddings, axis=1, keepdims=True), 1e-12)
+def embed_boxes(predictor: Callable, frames_bgr: Sequence[np.ndarray], tlwh: Sequence[np.ndarray], *,
+                size: tuple[int, int], feature: str = "bn", flip: bool = False) -> list[np.ndarray]:
+    """Unit embeddings [n_i, d] of the boxes tlwh[i] [n_i, 4] of each frame, all frames' crops in
+    one predictor call. feature: "bn" (post-BNNeck, the retrieval feature) or "raw"; flip: also
+    embed the mirrored crops and add them (as `zoo.tasks.reid` evaluates with eval.flip)."""
+    counts = [len(boxes) for boxes in tlwh]
+    if not sum(counts):
+        return [np.zeros((0, 0)) for _ in counts]
+    images = np.concatenate([crops(frame, boxes, size) for frame, boxes in zip(frames_bgr, tlwh) if len(boxes)])
+    key = "embedding_bn" if feature == "bn" else "embedding"
+    embeddings = np.asarray(predictor(images)[key], np.float64)
+    if flip:
+        embeddings = embeddings + np.asarray(predictor(np.ascontiguousarray(images[:, :, ::-1]))[key], np.float64)
+    embeddings /= np.maximum(np.linalg.norm(embeddings, axis=1, keepdims=True), 1e-12)
+    return np.split(embeddings, np.cumsum(counts)[:-1])

@@ -233,7 +233,7 @@ class View:
     seed: int  # for the pixel noise
 
 
-def _draw_figure(img: np.ndarray, person: Person, *, cx: float, top: float, size: float,
+def draw_figure(img: np.ndarray, person: Person, *, cx: float, top: float, size: float,
                  facing: str, stride: float) -> None:
     """Draws `person` with the top of the head at (cx, top), `size` pixels tall, in place."""
     shift = 4  # sub-pixel precision for the OpenCV drawing calls
@@ -420,12 +420,12 @@ def render(person: Person, view: View) -> np.ndarray:
                 tuple(int(c * 0.6) for c in view.grass), -1, cv2.LINE_AA)
     if view.occluder is not None:
         other, dx, scale, in_front = view.occluder
-        draw_other = lambda: _draw_figure(  # noqa: E731
+        draw_other = lambda: draw_figure(  # noqa: E731
             img, other, cx=cx + dx * h, top=top + (1 - scale) * size * 0.5, size=size * scale,
             facing=FACINGS[view.seed % 3], stride=0.3 * ((view.seed >> 2) % 3 - 1))
         if not in_front:
             draw_other()
-    _draw_figure(img, person, cx=cx, top=top, size=size, facing=view.facing, stride=view.stride)
+    draw_figure(img, person, cx=cx, top=top, size=size, facing=view.facing, stride=view.stride)
     if view.occluder is not None and view.occluder[3]:
         draw_other()
     out = img.astype(np.float32) * np.array(view.gain, np.float32)

@@ -17,18 +17,27 @@ figures of `zoo.synthetic.reid` (each team's kit with per-player numbers, hair, 
 team-mates that cross can only be told apart by appearance. A person who leaves the view and
 comes back starts a new tracklet (new id), as SNMOT's per-tracklet `gameinfo.ini` entries suggest
 (several tracklets may share a jersey); the ball is one tracklet while visible.
+
+`write_video` renders one more sequence of the same kind as a video, e.g. a match no run has seen,
+for `python -m zoo.predict tracking`:
+
+    python -m zoo.synthetic.tracking match.mp4 --frames 250 --seed 7
 """
 
 from __future__ import annotations
 
+import argparse
 import os
 import pathlib
+import tempfile
 import types
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import cv2
 import numpy as np
 
+from zoo.cli import user_errors
+from zoo.errors import UserError
 from zoo.formats import splits
 from zoo.formats import tracking as formats
 from zoo.synthetic import match_plan as mp
@@ -127,7 +136,7 @@ def write_sequence(seq_dir: str | os.PathLike, name: str, *, frames: int, width:
                    seed: int, view_m: float = 44.0, jpeg_quality: int = 90) -> dict:
     """Renders and writes one sequence folder; returns {"frames", "boxes", "tracklets", "cut"}."""
     seq_dir = pathlib.Path(seq_dir)
-    rng = mp._rng(seed, "tracking", name)  # noqa: SLF001 (the generators share one seeding rule)
+    rng = mp.keyed_rng(seed, "tracking", name)
     match = mp.simulate_match(name, style="ball", half_frames=[frames], seed=seed)
     half = match.halves[0]
     footage = half.footage
@@ -163,7 +172,7 @@ def write_sequence(seq_dir: str | os.PathLike, name: str, *, frames: int, width:
             speed = float(np.hypot(*step)) * FPS
             facing = "side" if abs(step[0]) > abs(step[1]) and speed > 1.0 else ("back" if (i + t // 50) % 2 else "front")
             stride = 0.5 * np.sin(phase[i] + t * 0.9) * min(speed / 5.0, 1.0)
-            looks._draw_figure(img, look, cx=u, top=v - sizes[i], size=sizes[i], facing=facing, stride=stride)  # noqa: SLF001
+            looks.draw_figure(img, look, cx=u, top=v - sizes[i], size=sizes[i], facing=facing, stride=stride)
             boxes[int(i)] = box
         bx, by, bz = footage.ball[t]
         bu, bv = camera.project(t, np.array([bx, by]))
@@ -238,3 +247,39 @@ def write_soccernet_tracking(
             summary[split][name] = write_sequence(root / split / name, name, frames=frames, width=width,
                                                   height=height, seed=seed)
     return summary
+
+
+def write_video(path: str | os.PathLike, *, frames: int = 250, width: int = 384, height: int = 216, seed: int = 0,
+                name: str = "SNMOT-900", fps: int = FPS) -> dict:
+    """Renders one sequence (named `name`, a number no split uses, so another match than the
+    dataset's) as an MP4 video at `path`; returns its summary (see `write_sequence`)."""
+    with tempfile.TemporaryDirectory() as folder:
+        summary = write_sequence(folder, name, frames=frames, width=width, height=height, seed=seed)
+        writer = cv2.VideoWriter(os.fspath(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (width, height))
+        if not writer.isOpened():
+            raise UserError(f"{path}: OpenCV cannot write an MP4 video there")
+        try:
+            for t in range(frames):
+                writer.write(cv2.imread(os.path.join(folder, "img1", f"{t + 1:06d}.jpg")))
+        finally:
+            writer.release()
+    return summary
+
+
+@user_errors
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="Renders a synthetic broadcast sequence as an MP4 video.")
+    parser.add_argument("video", help="the MP4 file to write")
+    parser.add_argument("--frames", type=int, default=250, help="frames at 25 fps")
+    parser.add_argument("--width", type=int, default=384)
+    parser.add_argument("--height", type=int, default=216)
+    parser.add_argument("--seed", type=int, default=1, help="another seed than the dataset's gives an unseen match")
+    parser.add_argument("--verbose", action="store_true", help="show the traceback of errors")
+    args = parser.parse_args(argv)
+    summary = write_video(args.video, frames=args.frames, width=args.width, height=args.height, seed=args.seed)
+    cut = f", a shot change at frame {summary['cut'] + 1}" if summary["cut"] >= 0 else ""
+    print(f"wrote {args.video}: {args.frames} frames, {summary['tracklets']} tracklets{cut}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,18 +1,25 @@
-"""SoccerNet multiple object tracking (HOTA): a pipeline of a detector run, a ReID run and ByteTrack.
+"""SoccerNet multiple object tracking (HOTA): a pipeline of an optional detector run, an optional
+ReID run and ByteTrack / BoT-SORT.
 
-Not trained itself: `config.pipeline.detector` names a `tracking_detector` run (YOLOX) and
-`config.pipeline.reid` a `reid` run, both optional:
+Not trained itself; `config.tracking.detections` says where each frame's boxes come from:
 
-  * association only (the 2022 task): no detector; boxes come from each sequence's public
-    `det/det.txt` (`tracking.detections = "public"`) or its ground truth ("groundtruth");
-  * detection + association (2023): the detector's boxes, score = objectness x class.
+  * "public" or "groundtruth": association only (the 2022 task), on each sequence's public
+    `det/det.txt` or its ground-truth boxes (score 1);
+  * "detector": detection + association (2023), on the boxes of the `tracking_detector` run named
+    by `config.pipeline.detector` (score = objectness x class).
 
-Per sequence, frame by frame: detections -> (ReID embeddings of the boxes) -> (camera motion from
-the previous frame) -> `zoo.postprocess.bytetrack` -> the baseline's box filter; then optionally
-tracklet linking and gap interpolation (`zoo.postprocess.tracklets`). The tracks are written as
-`SNMOT-XXX.txt` and `soccernet_mot_results.zip` (`zoo.formats.tracking`) and scored with
-`zoo.metrics.tracking` (HOTA, DetA, AssA, MOTA, IDF1, equal to TrackEval). `python -m zoo.predict
-tracking` runs the same chain on any video, or on a det.txt for association only.
+`config.pipeline.reid` names a `reid` run, needed by `tracking.use_appearance` (BoT-SORT's fusion of
+appearance with IoU); when given, tracklet linking also compares the tracklets' mean embeddings.
+The crops are embedded as `zoo.tasks.reid` embeds its images: the ReID run's own `data.height`,
+`data.width`, `eval.feature` and `eval.flip` (its ensemble members, if any, are not used).
+
+Per sequence, in chunks of `eval.batch_size` frames: detections -> (ReID embeddings of the boxes
+of the whole chunk, one batch) -> frame by frame, (camera motion from the previous frame) ->
+`zoo.postprocess.bytetrack` -> the baseline's box filter; then optionally tracklet linking and gap
+interpolation (`zoo.postprocess.tracklets`). The tracks are written as `SNMOT-XXX.txt` and
+`soccernet_mot_results.zip` (`zoo.formats.tracking`) and scored with `zoo.metrics.tracking`
+(HOTA, DetA, AssA, MOTA, IDF1, equal to TrackEval). `python -m zoo.predict tracking` runs the same
+chain on any video, or on a det.txt for association only.
 """
 
 from __future__ import annotations
@@ -25,22 +32,24 @@ import os
 import cv2
 import ml_collections
 import numpy as np
-from tqdm import tqdm
 
+from zoo import progress
 from zoo.data import snmot
 from zoo.data.video import open_video
-from zoo.errors import UserError
+from zoo.errors import ConfigError, UserError
 from zoo.formats import tracking as formats
 from zoo.metrics import tracking as tracking_metric
 from zoo.postprocess.appearance import embed_boxes
 from zoo.postprocess.bytetrack import ByteTracker, TrackerSettings, keep_plausible
 from zoo.postprocess.camera_motion import CameraMotion
+from zoo.postprocess.kalman import LAYOUTS as KALMAN_LAYOUTS
 from zoo.postprocess.detections import Detections, detect_frames, detector_settings
 from zoo.postprocess.tracklets import SequenceTracks, interpolate_gaps, link_tracklets
 from zoo.train.task import Models, PredictFile, Scores, Shard, Stage, Task
 
 STAGES = ("detector", "reid")
-DETECTION_SOURCES = ("public", "groundtruth")
+DETECTIONS = ("public", "groundtruth", "detector")  # config.tracking.detections
+CAMERA_MOTION = ("none", "sparse_flow", "ecc")
 
 
 def tracker_settings(config: ml_collections.ConfigDict, frame_rate: float) -> TrackerSettings:
@@ -48,15 +57,30 @@ def tracker_settings(config: ml_collections.ConfigDict, frame_rate: float) -> Tr
     return TrackerSettings(frame_rate=frame_rate, **{k: config.tracking[k] for k in fields})
 
 
+def required_stages(config: ml_collections.ConfigDict) -> tuple[str, ...]:
+    """The stages this config cannot run without (read with `models[name]`, whose error names the
+    `--config.pipeline.<name>` to set)."""
+    return tuple(name for name, needed in (("detector", config.tracking.detections == "detector"),
+                                           ("reid", config.tracking.use_appearance)) if needed)
+
+
 def check_config(config: ml_collections.ConfigDict) -> None:
+    """The tracking fields, and no stage given that this config would not use."""
     t = config.tracking
-    if t.detections not in DETECTION_SOURCES:
-        raise ValueError(f"tracking.detections={t.detections!r}; expected one of {DETECTION_SOURCES}.")
-    if t.cmc not in ("none", "sparse_flow", "ecc"):
-        raise ValueError(f"tracking.cmc={t.cmc!r}; expected none, sparse_flow or ecc.")
-    if t.use_appearance and not config.pipeline.get("reid", ""):
-        raise ValueError("tracking.use_appearance needs a ReID run: set config.pipeline.reid.")
-    tracker_settings(config, 25.0)  # unknown kalman layouts and the like fail here
+    if t.detections not in DETECTIONS:
+        raise ConfigError(f"tracking.detections={t.detections!r}; expected one of {DETECTIONS}.")
+    if t.cmc not in CAMERA_MOTION:
+        raise ConfigError(f"tracking.cmc={t.cmc!r}; expected one of {CAMERA_MOTION}.")
+    pipeline = config.get("pipeline", {})
+    if pipeline.get("detector") and t.detections != "detector":
+        raise ConfigError(f"config.pipeline.detector is set but tracking.detections={t.detections!r} does not use "
+                          "it: set --config.tracking.detections=detector (or leave the detector out).")
+    if pipeline.get("reid") and not (t.use_appearance or t.link_tracklets):
+        raise ConfigError("config.pipeline.reid is set but nothing uses it: set --config.tracking.use_appearance=True "
+                          "(fusion with IoU) and/or --config.tracking.link_tracklets=True.")
+    if t.kalman not in KALMAN_LAYOUTS:
+        raise ConfigError(f"tracking.kalman={t.kalman!r}; expected one of {KALMAN_LAYOUTS}.")
+    tracker_settings(config, 25.0)  # every tracker field is there
 
 
 @dataclasses.dataclass
@@ -82,20 +106,33 @@ class OnlineTracker:
     def detect(self, frames: list[np.ndarray]) -> list[Detections]:
         return detect_frames(self.detector.predictor, frames, **detector_settings(self.detector.config))
 
-    def step(self, frame_number: int, image: np.ndarray | None, detections: Detections) -> None:
-        """Tracks one frame (1-based number) given its detections (and image, when needed)."""
+    def _embed(self, images: list[np.ndarray], found: list[Detections]) -> list[np.ndarray | None]:
+        """Unit embeddings [n_i, d] of each frame's boxes, the boxes that take part in association
+        (score above low_thresh) embedded in one batch for all the frames, the others zeros; None
+        without a ReID stage or for a frame with no such box."""
+        if self.reid is None:
+            return [None] * len(found)
+        keep = [d.scores > self.config.tracking.low_thresh for d in found]
+        reid = self.reid.config
+        embedded = embed_boxes(self.reid.predictor, images, [d.tlwh[k] for d, k in zip(found, keep)],
+                               size=(int(reid.data.height), int(reid.data.width)),
+                               feature=reid.eval.get("feature", "bn"), flip=bool(reid.eval.get("flip", False)))
+        features = []
+        for d, k, e in zip(found, keep, embedded):
+            features.append(None)
+            if len(e):
+                features[-1] = np.zeros((len(d.tlwh), e.shape[1]))
+                features[-1][k] = e
+        return features
+
+    def process(self, numbers, images: list[np.ndarray | None], found: list[Detections]) -> None:
+        """Tracks consecutive frames (1-based numbers) given their detections (and images, when
+        needed)."""
+        for number, image, detections, features in zip(numbers, images, found, self._embed(images, found)):
+            self.step(number, image, detections, features)
+
+    def step(self, frame_number: int, image: np.ndarray | None, detections: Detections, features=None) -> None:
         t = self.config.tracking
-        features = None
-        if self.reid is not None and len(detections.tlwh):
-            reid = self.reid.config
-            keep = detections.scores > t.low_thresh  # the others never take part in association
-            features = np.zeros((len(detections.tlwh), 1))
-            if keep.any():
-                embedded = embed_boxes(self.reid.predictor, image, detections.tlwh[keep],
-                                       size=(int(reid.data.height), int(reid.data.width)),
-                                       feature=reid.eval.get("feature", "bn"))
-                features = np.zeros((len(detections.tlwh), embedded.shape[1]))
-                features[keep] = embedded
         motion = None
         if self.motion is not None:
             motion = self.motion(image, detections.tlwh)
@@ -125,8 +162,17 @@ class OnlineTracker:
         return tracks
 
 
-def _stage(models: Models, name: str) -> Stage | None:
-    return models.stages.get(name)
+def online_tracker(config: ml_collections.ConfigDict, frame_rate: float, models: Models, *,
+                   boxes_given: bool = False) -> OnlineTracker:
+    """The chain `config` asks for, with the stages it requires (a one-line error names a missing
+    one) and the optional ReID stage for linking when given. `boxes_given`: the user brings the
+    boxes (zoo.predict --detections), so no detector runs whatever the config says."""
+    for name in required_stages(config):
+        if not (boxes_given and name == "detector"):
+            models[name]  # noqa: B018 (raises the one-line "set --config.pipeline.<name>" error)
+    use_detector = config.tracking.detections == "detector" and not boxes_given
+    return OnlineTracker(config, frame_rate, models.stages.get("detector") if use_detector else None,
+                         models.stages.get("reid"))
 
 
 def _given_detections(rows: np.ndarray, frame: int, *, groundtruth: bool) -> Detections:
@@ -139,7 +185,7 @@ def _given_detections(rows: np.ndarray, frame: int, *, groundtruth: bool) -> Det
 
 def track_sequence(config, root: str, record, models: Models) -> SequenceTracks:
     """Runs the pipeline over one sequence of the `sequences` dataset (frames read from `root`)."""
-    online = OnlineTracker(config, float(record["frame_rate"]), _stage(models, "detector"), _stage(models, "reid"))
+    online = online_tracker(config, float(record["frame_rate"]), models)
     length = int(record["seq_length"])
     image_dir = os.path.join(root, record["path"].decode(), "img1")
     groundtruth = config.tracking.detections == "groundtruth"
@@ -154,8 +200,7 @@ def track_sequence(config, root: str, record, models: Models) -> SequenceTracks:
             found = online.detect(images)
         else:
             found = [_given_detections(rows, n, groundtruth=groundtruth) for n in numbers]
-        for n, image, detections in zip(numbers, images, found):
-            online.step(n, image, detections)
+        online.process(numbers, images, found)
     return online.tracks()
 
 
@@ -172,7 +217,7 @@ def predict_split(config, workdir, models: Models, split: str, shard: Shard) -> 
     records = {source[i]["sequence"].decode(): i for i in range(len(source))}
     root = snmot.data_root(config, workdir)
     out = []
-    for name in tqdm(shard.take(sorted(records)), desc=f"track {split}", unit="sequence", leave=False):
+    for name in progress.bar(shard.take(sorted(records)), desc=f"track {split}", unit="sequence", leave=False):
         record = source[records[name]]
         tracks = dataclasses.replace(track_sequence(config, root, record, models), features=None)  # small records
         out.append({"sequence": name, "seq_length": int(record["seq_length"]), "tracks": tracks})
@@ -261,49 +306,69 @@ def _video_frames(path: str):
     return count, fps, frames()
 
 
-def run_on_file(config, models: Models, args: argparse.Namespace) -> str:
-    """`python -m zoo.predict tracking`: tracks a video (or a det.txt) and writes args.out."""
+def check_args(args: argparse.Namespace) -> None:
+    """The user's inputs, before any model is restored: a mistake costs no wait."""
     if args.detections is None and args.video is None:
         raise UserError("give --video (detection + association) or --detections with --seqinfo (association only)")
+    if args.detections is not None and args.seqinfo is None:
+        raise UserError("--detections needs --seqinfo (the sequence's length and frame rate)")
+    for flag, path in (("--detections", args.detections), ("--seqinfo", args.seqinfo)):
+        if path is not None and not os.path.isfile(path):
+            raise UserError(f"{flag} {path}: no such file")
+    if args.seqinfo is not None:
+        formats.read_seqinfo(args.seqinfo)
+    if args.video is not None:
+        open_video(args.video).release()  # missing or unreadable: an error naming the file
+    for flag in ("out", "render"):
+        path = getattr(args, flag, None)
+        folder = os.path.dirname(os.path.abspath(path)) if path else None
+        if folder and not os.path.isdir(folder):
+            raise UserError(f"--{flag} {path}: the folder {folder} does not exist")
+
+
+def run_on_file(config, models: Models, args: argparse.Namespace) -> str:
+    """`python -m zoo.predict tracking`: tracks a video (or a det.txt) and writes args.out."""
+    check_args(args)
     given = None
     frame_rate, length = 25.0, None
-    if args.detections is not None:
-        if args.seqinfo is None:
-            raise UserError("--detections needs --seqinfo (the sequence's length and frame rate)")
+    if args.detections is not None:  # association only, whatever the config's detections
         info = formats.read_seqinfo(args.seqinfo)
         frame_rate, length = float(info.frame_rate or 25), info.seq_length
         rows = formats.read_mot(args.detections, detections=True, seq_length=info.seq_length)
         given = np.column_stack([rows.frame, rows.boxes, rows.confidence])
-    detector = None if given is not None else _stage(models, "detector")
-    if given is None and detector is None:
-        raise UserError("no detector in this pipeline: give --detections and --seqinfo, or a checkpoint "
-                        "whose config.pipeline.detector names a detector run")
-    frames, writer = None, None
+    elif config.tracking.detections != "detector":
+        raise UserError(f"this pipeline associates given boxes (tracking.detections={config.tracking.detections!r}, "
+                        "no detector): give --detections det.txt and --seqinfo seqinfo.ini, or use a pipeline "
+                        "run with --config.tracking.detections=detector and a config.pipeline.detector")
+    frames, writer, count = None, None, 0
     if args.video is not None:
         count, fps, frames = _video_frames(args.video)
         frame_rate = frame_rate if given is not None else fps
         length = length or count
-    online = OnlineTracker(config, frame_rate, detector, _stage(models, "reid"))
+    online = online_tracker(config, frame_rate, models, boxes_given=given is not None)
     if online.needs_frames and frames is None:
         raise UserError("this pipeline uses the frames (ReID or camera-motion compensation): give --video too")
-    progress = tqdm(total=length, unit="frame", disable=getattr(args, "quiet", False))
+    bar = progress.bar(total=length or None, unit="frame", quiet=getattr(args, "quiet", False))
     number = 0
     pending: list[np.ndarray] = []
 
     def flush():
         nonlocal number, writer
-        found = online.detect(pending) if detector is not None else None
-        for k, image in enumerate(pending):
-            number += 1
-            detections = found[k] if found is not None else _given_detections(given, number, groundtruth=False)
-            online.step(number, image, detections)
+        numbers = range(number + 1, number + 1 + len(pending))
+        if given is not None:
+            found = [_given_detections(given, n, groundtruth=False) for n in numbers]
+        else:
+            found = online.detect(pending)
+        online.process(numbers, pending, found)
+        for n, image in zip(numbers, pending):
             if args.render:
                 if writer is None:
                     writer = cv2.VideoWriter(args.render, cv2.VideoWriter_fourcc(*"mp4v"), frame_rate,
                                              (image.shape[1], image.shape[0]))
-                shown = [r for r in online.rows if r[0] == number]
+                shown = [r for r in online.rows if r[0] == n]
                 writer.write(draw_tracks(image.copy(), [r[1] for r in shown], [r[2] for r in shown]))
-            progress.update(1)
+        number += len(pending)
+        bar.update(len(pending))
         pending.clear()
 
     try:
@@ -315,11 +380,11 @@ def run_on_file(config, models: Models, args: argparse.Namespace) -> str:
                 pending.append(image)
                 if len(pending) == max(int(config.eval.batch_size), 1):
                     flush()
-                if length is not None and given is not None and number + len(pending) >= length:
+                if given is not None and number + len(pending) >= length:
                     break
             flush()
     finally:
-        progress.close()
+        bar.close()
         if writer is not None:
             writer.release()
     if number == 0:
@@ -330,7 +395,9 @@ def run_on_file(config, models: Models, args: argparse.Namespace) -> str:
     formats.write_mot(args.out, tracks.frame, tracks.track_id, tracks.tlwh, tracks.score)
     rendered = f" and {args.render}" if args.render else ""
     cuts = f", {online.shot_changes} shot changes" if online.motion is not None else ""
-    return (f"{number} frames{cuts}, {len(np.unique(tracks.track_id))} tracks, {len(tracks.frame)} boxes: "
+    short = (f" (the video's header announced {count}: it ended early)"
+             if given is None and count and number < count - 1 else "")
+    return (f"{number} frames{short}{cuts}, {len(np.unique(tracks.track_id))} tracks, {len(tracks.frame)} boxes: "
             f"wrote {args.out}{rendered}")
 
 
@@ -346,6 +413,6 @@ TASK = Task(
     zip_submission=zip_submission,
     check_config=check_config,
     stages=STAGES,
-    predict_file=PredictFile(add_arguments=_add_arguments, run=run_on_file,
+    predict_file=PredictFile(add_arguments=_add_arguments, run=run_on_file, check_args=check_args,
                              help="track players, referees and the ball in a video (or a det.txt)"),
 )

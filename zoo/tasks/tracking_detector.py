@@ -26,12 +26,12 @@ import numpy as np
 
 from zoo import models
 from zoo.data import samplers, snmot
-from zoo.data.detection_transforms import DetectionAugment, padded_targets, to_model_input
-from zoo.errors import UserError
+from zoo.data.detection_transforms import PIXEL_FORMATS, DetectionAugment, padded_targets, to_model_input
+from zoo.errors import ConfigError, UserError
+from zoo.formats.tracking import ROLES
 from zoo.losses.yolox import yolox_loss
 from zoo.metrics.detection import ImageBoxes, average_precision
 from zoo.postprocess.detections import Detections, detect_frames, detector_settings
-from zoo.formats.tracking import ROLES
 from zoo.train.task import Scores, Shard, Task, TrainData
 
 DETECTIONS_FILE = "det/det.txt"
@@ -89,6 +89,19 @@ class LoadTrainBatch:
         return {"inputs": to_model_input(np.stack(images), self.pixel_format), **batch_targets}
 
 
+def max_labels(config: ml_collections.ConfigDict, workdir: str) -> int:
+    """Boxes a training image can hold: data.max_labels, or (0) the most boxes of a training frame,
+    times 4 with mosaic (a mosaic joins four frames; the affine only removes boxes)."""
+    if config.data.max_labels:
+        return int(config.data.max_labels)
+    sequences = snmot.source(config, workdir, "sequences", "train")
+    most = 0
+    for i in range(len(sequences)):
+        frames = np.asarray(sequences[i]["groundtruth"])[:, 0].astype(np.int64)
+        most = max(most, int(np.bincount(frames).max(initial=0)) if len(frames) else 0)
+    return max(most, 1) * (4 if config.augment.mosaic > 0 else 1)
+
+
 def make_train_data(config: ml_collections.ConfigDict, workdir: str, batch_size: int) -> TrainData:
     source = frames_source(config, workdir, "train")
     aug = config.augment
@@ -96,7 +109,7 @@ def make_train_data(config: ml_collections.ConfigDict, workdir: str, batch_size:
                                degrees=aug.degrees, translate=aug.translate, shear=aug.shear,
                                hsv=tuple(aug.hsv), flip=aug.flip)
     load = LoadTrainBatch(source, len(source), batch_size, augment, config.data.pixel_format,
-                          config.data.max_labels, config.data.single_class, config.seed)
+                          max_labels(config, workdir), config.data.single_class, config.seed)
     dataset = grain.MapDataset.range(samplers.ENDLESS)[jax.process_index()::jax.process_count()].map(load)
     return TrainData(dataset=dataset, num_examples=len(source), read_threads=config.data.read_threads)
 
@@ -120,15 +133,21 @@ def make_loss(config: ml_collections.ConfigDict):
 
 
 def derive_config(config: ml_collections.ConfigDict, workdir: str) -> dict:
-    return {} if config.model.num_classes else {"model.num_classes": num_classes(config)}
+    """The classes (from data.single_class) and the boxes per training image (from the data)."""
+    derived = {} if config.model.num_classes else {"model.num_classes": num_classes(config)}
+    if not config.data.max_labels:
+        derived["data.max_labels"] = max_labels(config, workdir)
+    return derived
 
 
 def check_config(config: ml_collections.ConfigDict) -> None:
     height, width = input_size(config)
     if height % 32 or width % 32:
-        raise ValueError(f"data.height and data.width must be multiples of 32, got {height}x{width}.")
+        raise ConfigError(f"data.height and data.width must be multiples of 32, got {height}x{width}.")
+    if config.data.pixel_format not in PIXEL_FORMATS:
+        raise ConfigError(f"data.pixel_format={config.data.pixel_format!r}; expected one of {PIXEL_FORMATS}.")
     if config.model.num_classes and config.model.num_classes != num_classes(config):
-        raise ValueError(f"model.num_classes={config.model.num_classes} but the data has {num_classes(config)} "
+        raise ConfigError(f"model.num_classes={config.model.num_classes} but the data has {num_classes(config)} "
                          f"classes (data.single_class={config.data.single_class}).")
 
 
