@@ -29,6 +29,7 @@ from zoo.train import evaluate_checkpoint, train_and_evaluate
 from zoo.train import mesh as mesh_lib
 from zoo.train.optimizer import make_optimizer
 from zoo.train.evaluation import evaluate_variables
+from zoo.errors import UserError
 from zoo.train.runs import RunConflictError
 from zoo.train.step import init_train_state
 
@@ -278,7 +279,7 @@ def test_a_data_dir_built_from_other_data_is_not_read_silently(data, tmp_path):
     config = _tiny(**{"train.num_steps": 1, "eval.split": "", "data.data_dir": shared})  # synthetic
     train_and_evaluate(config, str(tmp_path / "first"), action_spotting.TASK)
     real = _tiny(**{"data.manual_dir": data[0], "train.num_steps": 2, "eval.split": "", "data.data_dir": shared})
-    with pytest.raises(ValueError, match="was built from .*delete"):
+    with pytest.raises(UserError, match="was built from .*delete"):
         train_and_evaluate(real, str(tmp_path / "second"), action_spotting.TASK)
 
 

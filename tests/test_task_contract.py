@@ -23,7 +23,9 @@ from zoo.train.task import Models, Shard, Stage
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
     workdir = str(tmp_path_factory.mktemp("regression"))
-    scores = train_and_evaluate(fake_task.get_config(), workdir, fake_task.TASK, fake_task.TASKS.get)
+    config = fake_task.get_config()
+    config.train.eval_every_steps = 20  # evaluations during training too
+    scores = train_and_evaluate(config, workdir, fake_task.TASK, fake_task.TASKS.get)
     return workdir, scores
 
 
@@ -38,6 +40,8 @@ def test_a_task_trains_evaluates_and_writes_its_files_through_the_core(run):
     assert read_config(workdir).task == "regression"
     rows = [json.loads(line) for line in open(os.path.join(workdir, "metrics.jsonl"))]
     assert [r["step"] for r in rows if r["split"] == "train"] == [20, 40, 60]
+    tests = [r for r in rows if r["split"] == "test"]
+    assert [r["step"] for r in tests] == [20, 40, 60] and tests[0]["mse"] > tests[-1]["mse"]
 
 
 def test_evaluate_uses_the_saved_config_and_gives_the_same_scores(run):

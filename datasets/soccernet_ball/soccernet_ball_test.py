@@ -360,5 +360,5 @@ def test_no_game_of_any_split(tree):
 
 def test_empty_manual_dir_prints_the_download_instructions(tmp_path):
     os.makedirs(tmp_path / "SoccerNet")
-    with pytest.raises(AssertionError, match="spotting-ball-2025"):
+    with pytest.raises(UserError, match="spotting-ball-2025"):
         build(str(tmp_path / "SoccerNet"), "2025")

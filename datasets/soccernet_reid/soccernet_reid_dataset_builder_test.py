@@ -180,7 +180,7 @@ def test_no_split_at_all(tree):
 
 def test_empty_manual_dir_prints_the_download_instructions(tmp_path):
     (tmp_path / "manual").mkdir()
-    with pytest.raises(AssertionError, match="downloadDataTask"):
+    with pytest.raises(UserError, match="downloadDataTask"):
         _build(tmp_path / "manual")
 
 

@@ -295,5 +295,5 @@ def test_no_game_of_any_split(tree):
 
 def test_empty_manual_dir_prints_the_download_instructions(tmp_path):
     (tmp_path / "manual").mkdir()
-    with pytest.raises(AssertionError, match="SoccerNetDownloader"):
+    with pytest.raises(UserError, match="SoccerNetDownloader"):
         _build(tmp_path / "manual")

@@ -87,8 +87,11 @@ def prepare(
         with contextlib.redirect_stdout(io.StringIO()):
             builder.download_and_prepare(download_config=download_config)
     except AssertionError as error:  # TFDS's way of saying that the manual dir is missing or empty
-        raise UserError(f"{name_with_config}: cannot build from {manual_dir}: "
-                        f"{str(error).strip().splitlines()[0]}") from None
+        # Its message ends with the builder's download instructions: kept, on one line.
+        instructions = " ".join(line.strip() for line in str(error).split("instructions:", 1)[-1].splitlines()
+                                if line.strip())
+        raise UserError(f"{name_with_config}: {manual_dir} is empty or missing. How to get the data: "
+                        f"{instructions}") from None
     finally:
         if not progress:
             tfds.enable_progress_bar()
@@ -134,6 +137,24 @@ def _manifest_changes(built: dict, now: dict) -> list[str]:
     return changed + removed + added
 
 
+def _portable(root: str, data_dir: str) -> str:
+    """`root` as recorded beside a dataset: relative to the data dir when both are in one run's
+    workdir (the synthetic default), so a copied or moved workdir still matches; else absolute."""
+    root, data_dir = os.path.abspath(root), os.path.abspath(data_dir)
+    workdir = os.path.dirname(data_dir)
+    if os.path.commonpath([root, workdir]) == workdir:
+        return os.path.relpath(root, data_dir)
+    return root
+
+
+def _same_root(built: str, wanted: str, data_dir: str) -> bool:
+    """Whether two recorded roots name the same data: equal as recorded (a moved workdir), or
+    the same folder once resolved (a stamp written with an absolute path by an older zoo)."""
+    def resolve(root):
+        return os.path.normpath(os.path.join(os.path.abspath(data_dir), root))
+    return built == wanted or resolve(built) == resolve(wanted)
+
+
 def _stamp_path(data_dir: str, name_with_config: str) -> str:
     return os.path.join(data_dir, name_with_config.replace("/", "__") + ".source.json")
 
@@ -143,7 +164,7 @@ def _check_stamp(stamp: str, name_with_config: str, data_dir: str, source: dict,
     with open(stamp) as f:
         built_from = json.load(f)
     wanted = json.loads(json.dumps(source))
-    if built_from["manual_dir"] != wanted["manual_dir"] or (
+    if not _same_root(built_from["manual_dir"], wanted["manual_dir"], data_dir) or (
             built_from["synthetic"] is not None and wanted["synthetic"] is not None
             and built_from["synthetic"] != wanted["synthetic"]):
         raise UserError(
@@ -189,7 +210,7 @@ def prepare_once(
            repr(getattr(write_synthetic, "keywords", None)))
     if key in _PREPARED:  # every process reaches this point equally often, so syncs stay paired
         return data_dir
-    source = {"manual_dir": os.path.abspath(root),
+    source = {"manual_dir": _portable(root, data_dir),
               "synthetic": None if manual_dir else dict(getattr(write_synthetic, "keywords", {}))}
     stamp = _stamp_path(data_dir, name_with_config)
     if jax.process_index() == 0:

@@ -77,6 +77,10 @@ def _synthetic_settings(config: ml_collections.ConfigDict) -> dict:
             "events_per_minute": synthetic.events_per_minute}
 
 
+def _synthetic_root(config: ml_collections.ConfigDict, workdir: str) -> str:
+    return os.path.join(os.path.abspath(workdir), f"synthetic_ball_{config.data.dataset}")
+
+
 def prepare_data(config: ml_collections.ConfigDict, workdir: str) -> str:
     """Builds the video index once (the synthetic default without manual_dir); returns its data_dir."""
     workdir = os.path.abspath(workdir)
@@ -84,13 +88,17 @@ def prepare_data(config: ml_collections.ConfigDict, workdir: str) -> str:
     return ball_index.prepare_ball(
         config.data.dataset, manual_dir=config.data.manual_dir,
         data_dir=config.data.data_dir or os.path.join(workdir, "tfds"),
-        synthetic_root=os.path.join(workdir, f"synthetic_ball_{config.data.dataset}"),
+        synthetic_root=_synthetic_root(config, workdir),
         synthetic=_synthetic_settings(config),
     )
 
 
 def read_split(config: ml_collections.ConfigDict, workdir: str, split: str) -> ball_index.VideoSplit:
-    return ball_index.load_split(config.data.dataset, split, data_dir=prepare_data(config, workdir))
+    # The videos are where this run finds them now (a copied or moved workdir included), not where
+    # the index was built.
+    video_root = config.data.manual_dir or _synthetic_root(config, workdir)
+    return ball_index.load_split(config.data.dataset, split, data_dir=prepare_data(config, workdir),
+                                 video_root=video_root)
 
 
 def input_size(config: ml_collections.ConfigDict) -> tuple[int, int]:

@@ -173,7 +173,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str, task: Ta
         eval_predictor = make_predictor(model, mesh_lib.local_mesh(), config.eval.batch_size, dtype=dtype)
         stages: dict[str, Stage] | None = None
 
-        def run_evaluation(at_step: int) -> Scores | None:
+        def run_evaluation(at_step: int, state) -> Scores | None:
             nonlocal stages
             if stages is None:
                 stages = _pipeline(config, task, get_task)
@@ -189,7 +189,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str, task: Ta
         state = _train(config, workdir, task, state, iterator, step_fn, manager, writer, mesh, start,
                        run_evaluation, examples_per_epoch=max(data.num_examples, 1))
         manager.wait_until_finished()
-        return run_evaluation(int(jax.device_get(state.step))) if config.eval.split else None
+        return run_evaluation(int(jax.device_get(state.step)), state) if config.eval.split else None
     finally:
         with contextlib.suppress(Exception):  # never hide the error that got us here
             manager.wait_until_finished()
@@ -259,7 +259,7 @@ def _train(config, workdir, task, state, iterator, step_fn, manager, writer, mes
                     f"{ckpt.checkpoint_dir(workdir)}/{done}. Rerun the same command to resume.")
             if (config.eval.split and config.train.eval_every_steps
                     and done % config.train.eval_every_steps == 0 and done < num_steps):
-                run_evaluation(done)
+                run_evaluation(done, state)
     return state
 
 
