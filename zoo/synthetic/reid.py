@@ -513,9 +513,6 @@ def _keypoints(joints, head, head_r, facing, cx, top, size) -> dict[str, tuple[f
     return out
 
 
-# Public name for other generators that draw people (the calibration scenes).
-draw_figure = _draw_figure
-
 def _background(view: View, rng: np.random.Generator) -> np.ndarray:
     h, w = view.height, view.width
     yy = np.arange(h, dtype=np.float32)[:, None]
