@@ -206,7 +206,7 @@ def test_predict_from_line_annotations(run, tmp_path):
                                                        boxes=str(tmp_path / "bad.json"), players="p.json"))
 
 
-def test_predict_images_and_a_video_with_a_model(run, tmp_path):
+def test_predict_images_with_a_model(run, tmp_path):
     config, workdir, models = run
     valid = os.path.join(task.synthetic_root(workdir), "valid")
     images = sorted(os.path.join(valid, n) for n in os.listdir(valid) if n.endswith(".jpg"))[:2]
@@ -215,6 +215,15 @@ def test_predict_images_and_a_video_with_a_model(run, tmp_path):
     summary = task.PREDICT_FILE.run(config, models, args)
     assert "2 of 2 images calibrated" in summary
     assert len(os.listdir(tmp_path / "cameras")) == 2 and len(os.listdir(tmp_path / "overlay")) == 4
+    with pytest.raises(UserError, match="need --checkpoint"):
+        task.PREDICT_FILE.run(None, None, predict_args(image=images, out=str(tmp_path / "x")))
+
+
+@pytest.mark.skipif(not os.environ.get("ZOO_SLOW_TESTS"), reason="slow: set ZOO_SLOW_TESTS=1")
+def test_predict_a_video_with_a_model(run, tmp_path):
+    config, workdir, models = run
+    valid = os.path.join(task.synthetic_root(workdir), "valid")
+    images = sorted(os.path.join(valid, n) for n in os.listdir(valid) if n.endswith(".jpg"))[:2]
     video = str(tmp_path / "clip.mp4")
     writer = cv2.VideoWriter(video, cv2.VideoWriter_fourcc(*"mp4v"), 25, (192, 108))
     for path in images * 3:
@@ -222,5 +231,3 @@ def test_predict_images_and_a_video_with_a_model(run, tmp_path):
     writer.release()
     args = predict_args(video=video, every="2", out=str(tmp_path / "video.zip"))
     assert "3 of 3 images calibrated" in task.PREDICT_FILE.run(config, models, args)
-    with pytest.raises(Exception, match="need --checkpoint"):
-        task.PREDICT_FILE.run(None, None, predict_args(image=images, out=str(tmp_path / "x")))

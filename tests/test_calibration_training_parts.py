@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import jax
 import numpy as np
 import pytest
 
@@ -14,6 +15,11 @@ from zoo.synthetic import calibration as synthetic
 from zoo.synthetic.calibration_scene import render
 from zoo.tasks import calibration as task
 
+# Jitted as the task runs them (op by op, each small operation would compile on its own).
+keypoint_peaks = jax.jit(heatmap_points.keypoint_peaks, static_argnames="threshold")
+line_end_peaks = jax.jit(heatmap_points.line_end_peaks, static_argnames="threshold")
+line_points = jax.jit(heatmap_points.line_points, static_argnames=("threshold", "count", "min_mass"))
+
 
 def test_keypoint_targets_decode_to_their_points():
     points = np.array([[10.3, 7.6], [40.0, 20.5], [np.nan, np.nan], [70.0, 5.0]])  # last: outside
@@ -21,7 +27,7 @@ def test_keypoint_targets_decode_to_their_points():
     assert maps.shape == (30, 60, 5)
     np.testing.assert_allclose(maps.sum(-1)[maps[..., -1] > 0], 1.0, atol=1e-6)  # softmax-like
     assert maps[..., 2].max() == 0 and maps[..., 3].max() == 0
-    found, score = heatmap_points.keypoint_peaks(maps[None], threshold=0.5)
+    found, score = keypoint_peaks(maps[None], threshold=0.5)
     np.testing.assert_allclose(np.asarray(found)[0, :2], points[:2], atol=0.15)
     np.testing.assert_array_equal(np.asarray(score)[0] > 0, [True, True, False, False])
 
@@ -32,7 +38,7 @@ def test_line_targets_decode_to_points_on_the_lines():
     assert maps.shape == (30, 60, 24)
     on_line = maps[np.round(line[:, 1]).astype(int), np.round(line[:, 0]).astype(int), 3]
     assert (on_line > 0.8).all() and maps[0, 59, 3] < 1e-3
-    points, weight = heatmap_points.line_points(maps[None], threshold=0.3, count=6)
+    points, weight = line_points(maps[None], threshold=0.3, count=6)
     points, weight = np.asarray(points)[0], np.asarray(weight)[0]
     assert weight[3].sum() == 6 and weight[7].sum() >= 5 and weight[0].sum() == 0
     direction = (line[1] - line[0]) / np.linalg.norm(line[1] - line[0])
@@ -40,7 +46,7 @@ def test_line_targets_decode_to_points_on_the_lines():
     distance = np.abs(offset[:, 0] * direction[1] - offset[:, 1] * direction[0])
     assert distance.max() < 0.3
     ends = targets.line_end_heatmaps({3: line}, 23, (30, 60), 2.0)
-    found, score = heatmap_points.line_end_peaks(ends[None], threshold=0.5)
+    found, score = line_end_peaks(ends[None], threshold=0.5)
     got = np.sort(np.asarray(found)[0, 3], axis=0)
     np.testing.assert_allclose(got, np.sort(line[:2], axis=0), atol=0.2)
     assert (np.asarray(score)[0, 3] > 0).all() and (np.asarray(score)[0, 4] == 0).all()
