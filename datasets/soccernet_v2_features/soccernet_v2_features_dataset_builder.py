@@ -16,6 +16,7 @@ import tensorflow_datasets as tfds
 from etils import epath
 
 from zoo.formats.errors import FileFormatError
+from zoo.formats.features import read_features
 from zoo.formats.splits import SPLITS, list_games
 from zoo.formats.spotting import CLASSES_V2, FEATURE_KINDS, LABEL_FILE, Annotation, read_labels
 
@@ -135,26 +136,7 @@ class Builder(tfds.core.GeneratorBasedBuilder):
         return read_labels(os.fspath(path))
 
     def _read_features(self, path: epath.Path) -> np.ndarray:
-        dim, _ = FEATURE_KINDS[self.feature_kind]
-        try:
-            with path.open("rb") as f:
-                features = np.load(f, allow_pickle=False)
-        except Exception as e:  # noqa: BLE001 - any failure of np.load means an unreadable file
-            raise GameFileError(path, f"not a readable .npy file (truncated or corrupt?): {e}") from e
-        if features.ndim != 2 or features.shape[1] != dim:
-            raise GameFileError(
-                path, f"features of shape {features.shape}, expected [frames, {dim}] for "
-                f"{self.feature_kind}")
-        if features.shape[0] == 0:
-            raise GameFileError(path, "no frames")
-        if not np.issubdtype(features.dtype, np.floating):
-            raise GameFileError(path, f"features of dtype {features.dtype}, expected floats")
-        finite = np.isfinite(features)
-        if not finite.all():
-            frame = int(np.argwhere(~finite)[0, 0])
-            raise GameFileError(
-                path, f"{int((~finite).sum())} NaN or infinite values (first at frame {frame})")
-        return features.astype(np.float32, copy=False)
+        return read_features(path, kind=self.feature_kind, error=GameFileError)
 
     def _generate_examples(
         self, manual_dir: epath.Path, games: Sequence[str], labels: dict[str, list[Annotation]]

@@ -60,10 +60,10 @@ def _rng(seed: int, *keys: str | int) -> np.random.Generator:
     return np.random.default_rng(np.random.SeedSequence(words))
 
 
-def class_directions(kind: str, seed: int = 0) -> np.ndarray:
+def class_directions(kind: str, seed: int = 0, classes: Sequence[str] = CLASSES_V2) -> np.ndarray:
     """The unit direction of each class in the feature space of `kind`: float32 `[classes, dim]`."""
     dim, _ = FEATURE_KINDS[kind]
-    directions = _rng(seed, "directions", kind).standard_normal((len(CLASSES_V2), dim))
+    directions = _rng(seed, "directions", kind).standard_normal((len(classes), dim))
     directions /= np.linalg.norm(directions, axis=1, keepdims=True)
     return directions.astype(np.float32)
 
@@ -109,11 +109,13 @@ def _events(rng: np.random.Generator, half: int, duration_s: int, count: int) ->
 
 
 def half_features(
-    rng: np.random.Generator, events: Sequence[dict], directions: np.ndarray, frames: int, fps: int
+    rng: np.random.Generator, events: Sequence[dict], directions: np.ndarray, frames: int, fps: int,
+    classes: Sequence[str] = CLASSES_V2,
 ) -> np.ndarray:
     """Unit Gaussian noise plus, around each event, its class direction times a temporal bump.
 
-    Returns float32 `[frames, dim]`.
+    events: dicts with "label" (one of `classes`, the rows of `directions`), "position" (ms, as
+    text) and "visibility". Returns float32 `[frames, dim]`.
     """
     features = rng.standard_normal((frames, directions.shape[1]), dtype=np.float32)
     reach = int(np.ceil(3 * BUMP_SIGMA_S * fps))
@@ -123,7 +125,7 @@ def half_features(
         centre = int(centre_s * fps)
         window = np.arange(max(centre - reach, 0), min(centre + reach + 1, frames))
         bump = amplitude * np.exp(-0.5 * ((window / fps - centre_s) / BUMP_SIGMA_S) ** 2)
-        features[window] += bump[:, None].astype(np.float32) * directions[CLASSES_V2.index(event["label"])]
+        features[window] += bump[:, None].astype(np.float32) * directions[classes.index(event["label"])]
     return features
 
 

@@ -12,6 +12,8 @@ _REGISTRY = {
     "action_spotting": "zoo.tasks.action_spotting",
     "ball_spotting": "zoo.tasks.ball_spotting",
     "reid": "zoo.tasks.reid",
+    "caption_spotting": "zoo.tasks.caption_spotting",
+    "captioning": "zoo.tasks.captioning",
 }
 
 
