@@ -41,6 +41,8 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     config.eval.metrics = ("loose", "tight")  # Average-mAP variants reported
 
     if variant == "synthetic":
+        config.model.vocab_size = 32  # the captioner's synthetic encoder
+        config.model.projection_dim = 128
         config.train.batch_size = 64
         config.train.num_steps = 800
         config.train.log_every_steps = 50

@@ -95,7 +95,8 @@ def _text(value) -> str:
 
 def read_halves(config: ml_collections.ConfigDict, workdir: str, split: str, games: set[str] | None = None
                 ) -> list[CaptionHalf]:
-    """Every half of a split in dataset order, or only those of `games`."""
+    """Every half of a split, or only those of `games`: games in dataset order, each game's first
+    half first (the dataset's own order is TFDS's shuffle of the halves)."""
     source = _source(config, workdir, split)
     indices = range(len(source))
     if games is not None:  # pick the halves by name first: only theirs are decompressed
@@ -114,7 +115,8 @@ def read_halves(config: ml_collections.ConfigDict, workdir: str, split: str, gam
             captions=tuple(_text(c) for c in found["anonymized"]),
             tokens=tuple(tuple(_text(t).split()) for t in found["tokens"]),
         ))
-    return halves
+    order = {game: i for i, game in enumerate(dict.fromkeys(h.game for h in halves))}
+    return sorted(halves, key=lambda h: (order[h.game], h.half))
 
 
 def split_games(config: ml_collections.ConfigDict, workdir: str, split: str) -> list[str]:

@@ -236,15 +236,15 @@ def predict_split(config: ml_collections.ConfigDict, workdir: str, models: Model
     games = shard.take(caption_data.split_games(config, workdir, split))
     parts: dict[str, list] = {game: [] for game in games}
     for half in caption_data.read_halves(config, workdir, split, games=set(games)):
-        frames, confidence, captions = caption_half(config, models, half.features, half.seconds if oracle else None)
-        parts[half.game].append((np.full(len(frames), half.half), frames, confidence, captions))
+        parts[half.game].append((half.half, *caption_half(config, models, half.features,
+                                                           half.seconds if oracle else None)))
     records = []
     for game, found in parts.items():
-        frames = np.concatenate([p[1] for p in found]).astype(np.int64)
+        frames = np.concatenate([part[1] for part in found]).astype(np.int64)
         records.append(GameCaptions(
-            game=game, half=np.concatenate([p[0] for p in found]),
-            position_ms=frames * 1000 // fps, confidence=np.concatenate([p[2] for p in found]),
-            comments=tuple(c for p in found for c in p[3])))
+            game=game, half=np.concatenate([np.full(len(part[1]), part[0]) for part in found]),
+            position_ms=frames * 1000 // fps, confidence=np.concatenate([part[2] for part in found]),
+            comments=tuple(c for part in found for c in part[3])))
     return records
 
 
