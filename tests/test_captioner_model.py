@@ -13,6 +13,7 @@ import pytest
 from flax import traverse_util
 
 from configs.captioning import netvlad_lstm, spotter as spotter_config
+from tests.captioning_runs import quick_compiles
 from zoo.models import build
 from zoo.models.captioner import Captioner, NetVLADPlusPlusEncoder
 
@@ -20,6 +21,12 @@ WORDS, DIM, FRAMES, LENGTH = 20, 24, 10, 7
 TINY = dict(num_words=WORDS, vocab_size=8, projection_dim=16, embed_dim=8, hidden_dim=16, num_layers=2,
             num_heads=2, mlp_dim=32, max_length=LENGTH)
 BANNED = (0, 1, 3)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _quick_compiles():
+    with quick_compiles():
+        yield
 
 
 def _count(tree) -> int:

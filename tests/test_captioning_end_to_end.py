@@ -9,16 +9,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import shutil
 
-import grain
-import jax
 import numpy as np
 import pytest
-from flax import traverse_util
 
 from configs.captioning import netvlad_lstm, spotter as spotter_config
+from tests.captioning_runs import derive, quick_compiles, renamed_params, train
 from tests.test_metrics_captioning import KEYS, official
 from zoo.data import caption_vocabulary
 from zoo.data import soccernet_caption as caption_data
@@ -28,38 +25,16 @@ from zoo.formats import spotting as spotting_format
 from zoo.metrics import captioning as captioning_metric
 from zoo.tasks import caption_spotting, captioning
 from zoo.train import mesh as mesh_lib
-from zoo.train.optimizer import make_optimizer
-from zoo.train.step import init_train_state, jit_train_step, make_predictor
+from zoo.train.step import make_predictor
 from zoo.train.task import Models, Shard, Stage
 
 pytestmark = pytest.mark.skipif(shutil.which("java") is None, reason="needs Java (PTB tokenizer, METEOR)")
 
 
-def _train(task, config, workdir, mesh, initial=None):
-    """One train step of `task` on a batch of its training data; returns (model, state, metrics)."""
-    model = task.make_model(config)
-    tx = make_optimizer(config, 1)
-    state, shardings = init_train_state(model, tx, task.example_inputs(config), config.seed, mesh)
-    if initial is not None:  # what init_from with init_from_rename does in the core
-        flat = traverse_util.flatten_dict(jax.device_get(state.params), sep="/")
-        assert set(initial) <= set(flat)
-        flat.update(initial)
-        state = state.replace(params=jax.device_put(traverse_util.unflatten_dict(flat, sep="/"), shardings.params))
-    data = task.make_train_data(config, workdir, config.train.batch_size)
-    batch = next(iter(data.dataset.to_iter_dataset(grain.ReadOptions(num_threads=0, prefetch_buffer_size=1))))
-    batch = jax.tree.map(lambda x: jax.make_array_from_process_local_data(mesh_lib.batch_sharded(mesh), x), batch)
-    state, metrics = jit_train_step(model, task.make_loss(config), tx, mesh, shardings)(state, batch)
-    return model, state, {k: float(s / c) for k, (s, c) in metrics.items()}, batch
-
-
-def _transferred_encoder(captioner_params, config) -> dict:
-    flat = {}
-    for path, value in traverse_util.flatten_dict(jax.device_get(captioner_params), sep="/").items():
-        if not any(re.search(p, path) for p in config.init_from_exclude):
-            for pattern, replacement in config.init_from_rename:
-                path = re.sub(pattern, replacement, path)
-            flat[path] = value
-    return flat
+@pytest.fixture(scope="module", autouse=True)
+def _quick_compiles():
+    with quick_compiles():
+        yield
 
 
 @pytest.fixture(scope="module")
@@ -67,16 +42,14 @@ def runs(tmp_path_factory):
     workdir = str(tmp_path_factory.mktemp("captioning"))
     config = netvlad_lstm.get_config("tiny")
     captioning.TASK.check_config(config)
-    for key, value in captioning.TASK.derive_config(config, workdir).items():
-        section, field = key.split(".")
-        config[section][field] = value
+    derive(captioning.TASK, config, workdir)
     captioning_metric._MeteorServer.instance()  # start METEOR's Java while the models compile
     mesh = mesh_lib.make_mesh()
-    model, state, metrics, batch = _train(captioning.TASK, config, workdir, mesh)
+    model, state, _, metrics, batch = train(captioning.TASK, config, workdir, mesh, 1)
     spotter = spotter_config.get_config("tiny")
     caption_spotting.TASK.check_config(spotter)
-    spotter_model, spotter_state, spotter_metrics, _ = _train(
-        caption_spotting.TASK, spotter, workdir, mesh, initial=_transferred_encoder(state.params, spotter))
+    spotter_model, spotter_state, _, spotter_metrics, _ = train(
+        caption_spotting.TASK, spotter, workdir, mesh, 1, initial=renamed_params(state.params, spotter))
     predictor = make_predictor(model, mesh, config.eval.batch_size)(state)
     spotter_predictor = make_predictor(spotter_model, mesh, spotter.eval.batch_size)(spotter_state)
     config.pipeline.spotter = os.path.join(workdir, "spotter")

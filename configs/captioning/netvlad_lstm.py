@@ -61,6 +61,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
         config.model.projection_dim = 128
         config.model.embed_dim = 128
         config.model.hidden_dim = 256
+        config.model.max_length = 32  # the synthetic captions have at most 20 tokens
         config.train.batch_size = 64
         config.train.num_steps = 1500
         config.train.log_every_steps = 50
