@@ -27,6 +27,7 @@ JAX and PyTorch take turns call by call (benchmarks/timing.py), rates use the me
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import pathlib
 import platform
@@ -39,14 +40,19 @@ import numpy as np
 REPO = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from benchmarks.timing import package_version, time_interleaved  # noqa: E402
-
-from zoo.data import caption_vocabulary as words  # noqa: E402
-from zoo.models.captioner import LSTMDecoder, generate  # noqa: E402
+from benchmarks.timing import package_version, time_interleaved
+from zoo.data import caption_vocabulary as words
+from zoo.models.captioner import LSTMDecoder, generate
 
 CODE_DIM = 512 * 64
 MAX_LENGTH = 50
 BANNED = (words.PAD, words.START, words.UNKNOWN)
+
+
+def decode(decoder, variables, codes, *, beam_width: int, max_length: int, start_token: int, end_token: int):
+    """Generated tokens [batch, max_length] of clip codes [batch, code_dim]."""
+    return generate(decoder, variables, codes, beam_width=beam_width, length_penalty=0.0, max_length=max_length,
+                    start_token=start_token, end_token=end_token, banned_tokens=BANNED)["tokens"]
 
 
 def main(argv=None) -> None:
@@ -80,9 +86,8 @@ def main(argv=None) -> None:
     for batch, beam in rows:
         codes = rng.normal(size=(batch, CODE_DIM)).astype(np.float32)
         codes /= np.linalg.norm(codes, axis=1, keepdims=True)  # NetVLAD codes are unit vectors
-        settings = dict(max_length=args.max_length, start_token=words.START, end_token=words.END, banned_tokens=BANNED)
-        jitted = jax.jit(lambda v, c, beam=beam: generate(decoder, v, c, beam_width=beam, length_penalty=0.0,
-                                                          **settings)["tokens"])
+        settings = {"max_length": args.max_length, "start_token": words.START, "end_token": words.END}
+        jitted = jax.jit(functools.partial(decode, decoder, beam_width=beam, **settings))
         start = time.perf_counter()
         jax_tokens = np.asarray(jitted(variables, codes))
         first = time.perf_counter() - start
@@ -91,15 +96,14 @@ def main(argv=None) -> None:
         compile_seconds = first - (time.perf_counter() - start)
         torch_codes = torch.from_numpy(codes)
         if beam == 1:
-            torch_run = lambda: torch_greedy(torch_decoder, torch_codes, banned=BANNED, **{  # noqa: E731
-                k: v for k, v in settings.items() if k != "banned_tokens"})
+            torch_run = functools.partial(torch_greedy, torch_decoder, torch_codes, banned=BANNED, **settings)
         else:
-            torch_run = lambda: torch_beam_search(torch_decoder, torch_codes, beam_width=beam, banned=BANNED,  # noqa: E731
-                                                  **{k: v for k, v in settings.items() if k != "banned_tokens"})
+            torch_run = functools.partial(torch_beam_search, torch_decoder, torch_codes, beam_width=beam,
+                                          banned=BANNED, **settings)
         agree = float(np.mean(np.all(torch_run().numpy() == jax_tokens, axis=1)))
         lengths = np.argmax(np.concatenate([jax_tokens == words.END, np.ones((batch, 1), bool)], 1), axis=1) + 1
-        seconds = time_interleaved({"jax": lambda: np.asarray(jitted(variables, codes)), "torch": torch_run},
-                                   warmup=1, iters=iters)
+        jax_run = functools.partial(lambda f, v, c: np.asarray(f(v, c)), jitted, variables, codes)
+        seconds = time_interleaved({"jax": jax_run, "torch": torch_run}, warmup=1, iters=iters)
         table.append((batch, beam, float(np.minimum(lengths, args.max_length).mean()), batch / seconds["jax"],
                       batch / seconds["torch"], compile_seconds, agree))
         print(f"batch {batch} beam {beam}: done", file=sys.stderr)

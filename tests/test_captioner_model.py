@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 from flax import traverse_util
 
-from configs.captioning import netvlad_lstm, spotter as spotter_config
+from configs.captioning import netvlad_lstm
+from configs.captioning import spotter as spotter_config
 from tests.captioning_runs import quick_compiles
 from zoo.models import build
 from zoo.models.captioner import Captioner, NetVLADPlusPlusEncoder

@@ -14,7 +14,8 @@ import shutil
 import numpy as np
 import pytest
 
-from configs.captioning import netvlad_lstm, spotter as spotter_config
+from configs.captioning import netvlad_lstm
+from configs.captioning import spotter as spotter_config
 from tests.captioning_runs import derive, quick_compiles, renamed_params, train
 from tests.test_metrics_captioning import KEYS, official
 from zoo.data import caption_vocabulary
@@ -100,7 +101,8 @@ def test_pipeline_writes_valid_official_files(runs, pipeline):
     assert [r.game for r in records] == caption_data.split_games(runs["config"], runs["workdir"], "test")
     assert captioning_format.validate_submission(output + ".zip") == []  # (the label tree has other splits too)
     for record in records:
-        document = json.loads((open(os.path.join(output, record.game, captioning_format.PREDICTION_FILE))).read())
+        with open(os.path.join(output, record.game, captioning_format.PREDICTION_FILE)) as f:
+            document = json.load(f)
         assert document["UrlLocal"] == record.game and len(document["predictions"]) == len(record.comments) > 0
         for entry, half, ms, confidence, comment in zip(
                 document["predictions"], record.half, record.position_ms, record.confidence, record.comments):
@@ -163,7 +165,7 @@ def test_spotter_evaluation(runs, tmp_path):
 
 def test_predict_file_captions_one_game(runs, pipeline, tmp_path):
     records, _, _ = pipeline
-    config, workdir = runs["config"], runs["workdir"]
+    config = runs["config"]
     game = records[0].game
     features = [os.path.join(_labels(runs), game, f"{half}_{config.data.features}.npy") for half in (1, 2)]
     out = tmp_path / "results_dense_captioning.json"

@@ -9,7 +9,8 @@ import os
 
 import pytest
 
-from configs.captioning import netvlad_lstm, spotter as spotter_config
+from configs.captioning import netvlad_lstm
+from configs.captioning import spotter as spotter_config
 from tests.captioning_runs import derive, renamed_params, train
 from zoo.tasks import caption_spotting, captioning
 from zoo.train import mesh as mesh_lib

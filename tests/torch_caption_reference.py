@@ -104,7 +104,7 @@ def beam_search(model, code, *, beam_width, start_token, end_token, max_length, 
     """The beam search of `zoo.models.decoding.beam_search`, batched over captions and beams, with a
     Python loop over tokens: tokens [batch, max_length]."""
     b, k = code.shape[0], beam_width
-    penalty = lambda length: ((5.0 + length) / 6.0) ** length_penalty  # noqa: E731
+    penalty = lambda length: ((5.0 + length) / 6.0) ** length_penalty
     state = tuple(s.repeat_interleave(k, dim=1) for s in model.initial_state(code))
     alive_logp = torch.full((b, k), -float("inf"))
     alive_logp[:, 0] = 0.0

@@ -20,12 +20,12 @@ from collections.abc import Iterator, Sequence
 import numpy as np
 import tensorflow_datasets as tfds
 from etils import epath
+from soccernet_datasets.manual_dir import official_games
 
 from zoo.data import caption_vocabulary
 from zoo.formats.captioning import CAPTION_LABELS_V2, LABEL_FILE, SCORED_HALVES, parse_game_time, parse_labels
 from zoo.formats.errors import FileFormatError
 from zoo.formats.features import feature_frames, read_features
-from zoo.formats.splits import SPLITS, list_games
 from zoo.formats.spotting import FEATURE_KINDS
 
 _LOG = logging.getLogger(__name__)
@@ -149,25 +149,7 @@ class Builder(tfds.core.GeneratorBasedBuilder):
 
     def _split_generators(self, dl_manager: tfds.download.DownloadManager):
         manual_dir = epath.Path(dl_manager.manual_dir)
-        games_of = {}
-        for split in SPLITS:
-            official = list_games(split, task="caption")
-            games = [game for game in official if (manual_dir / game).is_dir()]
-            if not games:
-                # Users often download only some splits (e.g. no challenge): the split is left out
-                # of the dataset, and reading it later says so.
-                _LOG.warning("%s: no game of the caption %r split in %s; the split is left out.",
-                             self.name, split, manual_dir)
-                continue
-            if len(games) < len(official):
-                _LOG.warning("%s: %d of the %d official caption %r games found in %s; building from those.",
-                             self.name, len(games), len(official), split, manual_dir)
-            games_of[split] = games
-        if not games_of:
-            raise FileNotFoundError(
-                f"No game of any official caption split found in the manual dir {manual_dir} (expected "
-                f"folders such as {manual_dir / list_games('train', task='caption')[0]}). "
-                f"{self.MANUAL_DOWNLOAD_INSTRUCTIONS}")
+        games_of = official_games(self, manual_dir, task="caption")
         # Check every game before writing anything, so that a bad file fails the build early.
         captions = {game: self._game_captions(manual_dir / game, split)
                     for split, games in games_of.items() for game in games}

@@ -13,8 +13,8 @@ import shutil
 
 import numpy as np
 import pytest
-
 from soccernet_datasets.soccernet_caption import GameFileError
+
 from zoo.data import caption_vocabulary, tfds_sources
 from zoo.formats.captioning import LABEL_FILE, CaptioningFormatError, read_labels
 from zoo.formats.spotting import FEATURE_KINDS
@@ -43,7 +43,7 @@ def built(tmp_path_factory):
 
 @pytest.mark.parametrize("kind", ["ResNET_TF2_PCA512", "baidu_soccer_embeddings"])
 def test_read_back_equals_the_files_at_the_features_frame_rate(built, kind):
-    root, written, sources = built
+    root, _, sources = built
     dim, fps = FEATURE_KINDS[kind]
     texts, tokens = [], []
     for split, source in sources[kind].items():

@@ -50,7 +50,7 @@ def feature_dim(config: ml_collections.ConfigDict) -> int:
 
 def window_frames(config: ml_collections.ConfigDict) -> int:
     """config.data.window_seconds in frames of the features."""
-    return int(round(config.data.window_seconds * framerate(config)))
+    return round(config.data.window_seconds * framerate(config))
 
 
 def synthetic_root(workdir: str) -> str:

@@ -27,7 +27,7 @@ def feature_frames(path: Any, *, error: type[FileFormatError] = FileFormatError)
             major, _ = np.lib.format.read_magic(f)
             read_header = np.lib.format.read_array_header_1_0 if major == 1 else np.lib.format.read_array_header_2_0
             shape, _, _ = read_header(f)
-    except Exception as e:  # noqa: BLE001 - any failure means an unreadable header
+    except Exception as e:
         raise error(path, f"not a readable .npy file (truncated or corrupt?): {e}") from e
     if len(shape) != 2:
         raise error(path, f"features of shape {shape}, expected [frames, dim]")
@@ -41,7 +41,7 @@ def read_features(path: Any, *, kind: str, error: type[FileFormatError] = FileFo
     try:
         with _open(path) as f:
             features = np.load(f, allow_pickle=False)
-    except Exception as e:  # noqa: BLE001 - any failure of np.load means an unreadable file
+    except Exception as e:
         raise error(path, f"not a readable .npy file (truncated or corrupt?): {e}") from e
     if features.ndim != 2 or features.shape[1] != dim:
         raise error(path, f"features of shape {features.shape}, expected [frames, {dim}] for {kind}")

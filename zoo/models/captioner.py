@@ -141,7 +141,7 @@ class _DecoderBlock(nn.Module):
     def __call__(self, x, memory_kv, self_kv, self_mask, *, train: bool):
         """x [batch, q, width]; memory_kv: the cross-attention keys/values; self_kv: the
         self-attention keys/values x attends to (its own, or the cache) under self_mask."""
-        drop = lambda y: self.dropout(y, deterministic=not train)  # noqa: E731
+        drop = lambda y: self.dropout(y, deterministic=not train)
         x = x + drop(self.self_attention.attend(self.self_norm(x), *self_kv, self_mask))
         x = x + drop(self.cross_attention.attend(self.cross_norm(x), *memory_kv, None))
         return x + drop(self.mlp_out(drop(nn.gelu(self.mlp_in(self.mlp_norm(x))))))

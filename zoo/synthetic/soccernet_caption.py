@@ -28,11 +28,18 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from zoo.formats.captioning import LABEL_FILE, game_time
-from zoo.formats.splits import SPLITS, list_games
+from zoo.formats.splits import list_games
 from zoo.formats.spotting import FEATURE_KINDS
+
 # The v2 generator's seeding, half lengths, header, feature signal and command-line parsing.
 from zoo.synthetic.soccernet_v2 import (
-    _half_seconds, _parse_games, _rng, class_directions, game_header, half_features)
+    _half_seconds,
+    _parse_games,
+    _rng,
+    check_request,
+    game_header,
+    write_features,
+)
 
 DEFAULT_GAMES_PER_SPLIT: Mapping[str, int] = types.MappingProxyType(
     {"train": 12, "valid": 2, "test": 4, "challenge": 1})
@@ -141,15 +148,10 @@ def write_game(
     captions = {half: _captions(rng, half, durations[half], captions_per_half) for half in (1, 2)}
     folder = os.path.join(os.fspath(root), game)
     os.makedirs(folder, exist_ok=True)
-    for kind in feature_kinds:
-        _, fps = FEATURE_KINDS[kind]
-        directions = class_directions(kind, seed, classes=SIGNALS)
-        for half in (1, 2):
-            events = [{"label": c["signal"], "position": str(1000 * c["seconds"]), "visibility": "visible"}
-                      for c in captions[half]]
-            features = half_features(_rng(seed, "caption features", game, half, kind), events, directions,
-                                     durations[half] * fps, fps, classes=SIGNALS)
-            np.save(os.path.join(folder, f"{half}_{kind}.npy"), features)
+    events = {half: [{"label": c["signal"], "position": str(1000 * c["seconds"]), "visibility": "visible"}
+                     for c in captions[half]] for half in (1, 2)}
+    write_features(folder, game, events, durations, feature_kinds=feature_kinds, seed=seed, classes=SIGNALS,
+                   key="caption features")
     if with_labels:
         fields = ("gameTime", "label", "description", "identified", "anonymized")
         annotations = [{k: c[k] for k in fields} for half in (1, 2) for c in captions[half]]
@@ -184,15 +186,7 @@ def write_soccernet_caption(
     Returns:
       split -> the games written, as `league/season/game` paths relative to `root`.
     """
-    for split, count in games_per_split.items():
-        if split not in SPLITS:
-            raise ValueError(f"Unknown split {split!r}; expected one of {SPLITS}")
-        official = list_games(split, task="caption")
-        if not 0 <= count <= len(official):
-            raise ValueError(f"{split}: {count} games asked, the official caption split has {len(official)}")
-    for kind in feature_kinds:
-        if kind not in FEATURE_KINDS:
-            raise ValueError(f"Unknown feature kind {kind!r}; expected one of {sorted(FEATURE_KINDS)}")
+    check_request(games_per_split, feature_kinds, task="caption")
     if half_seconds < 10 or captions_per_half < 1:
         raise ValueError("half_seconds must be >= 10 and captions_per_half >= 1")
     written = {}

@@ -129,6 +129,41 @@ def half_features(
     return features
 
 
+def write_features(
+    folder: str, game: str, events: Mapping[int, Sequence[dict]], durations: Mapping[int, int], *,
+    feature_kinds: Sequence[str], seed: int, classes: Sequence[str] = CLASSES_V2, key: str = "features",
+) -> None:
+    """Writes `{1,2}_<kind>.npy` of one game: noise plus each event's class bump (`half_features`).
+
+    events, durations: per half (1, 2), the events (see `half_features`) and the length in seconds.
+    key: names the noise's random stream, so that other generators draw other noise.
+    """
+    for kind in feature_kinds:
+        _, fps = FEATURE_KINDS[kind]
+        directions = class_directions(kind, seed, classes)
+        for half in (1, 2):
+            features = half_features(
+                _rng(seed, key, game, half, kind), events[half], directions, durations[half] * fps, fps, classes)
+            np.save(os.path.join(folder, f"{half}_{kind}.npy"), features)
+
+
+def check_request(
+    games_per_split: Mapping[str, int], feature_kinds: Sequence[str], *, task: str = "spotting"
+) -> None:
+    """Raises ValueError for an unknown split or feature kind, or more games than the official
+    split of `task` has (zoo.formats.splits)."""
+    for split, count in games_per_split.items():
+        if split not in SPLITS:
+            raise ValueError(f"Unknown split {split!r}; expected one of {SPLITS}")
+        official = len(list_games(split, task))
+        if not 0 <= count <= official:
+            which = "" if task == "spotting" else f"{task} "
+            raise ValueError(f"{split}: {count} games asked, the official {which}split has {official}")
+    for kind in feature_kinds:
+        if kind not in FEATURE_KINDS:
+            raise ValueError(f"Unknown feature kind {kind!r}; expected one of {sorted(FEATURE_KINDS)}")
+
+
 def write_game(
     root: str | os.PathLike,
     game: str,
@@ -145,14 +180,7 @@ def write_game(
     events = {half: _events(rng, half, durations[half], events_per_half) for half in (1, 2)}
     folder = os.path.join(os.fspath(root), game)
     os.makedirs(folder, exist_ok=True)
-    for kind in feature_kinds:
-        _, fps = FEATURE_KINDS[kind]
-        directions = class_directions(kind, seed)
-        for half in (1, 2):
-            features = half_features(
-                _rng(seed, "features", game, half, kind), events[half], directions,
-                durations[half] * fps, fps)
-            np.save(os.path.join(folder, f"{half}_{kind}.npy"), features)
+    write_features(folder, game, events, durations, feature_kinds=feature_kinds, seed=seed)
     if with_labels:
         # Official files list the events by half, then by position.
         annotations = sorted(events[1], key=lambda e: int(e["position"])) + sorted(
@@ -186,14 +214,7 @@ def write_soccernet_v2(
     Returns:
       split -> the games written, as `league/season/game` paths relative to `root`.
     """
-    for split, count in games_per_split.items():
-        if split not in SPLITS:
-            raise ValueError(f"Unknown split {split!r}; expected one of {SPLITS}")
-        if not 0 <= count <= len(list_games(split)):
-            raise ValueError(f"{split}: {count} games asked, the official split has {len(list_games(split))}")
-    for kind in feature_kinds:
-        if kind not in FEATURE_KINDS:
-            raise ValueError(f"Unknown feature kind {kind!r}; expected one of {sorted(FEATURE_KINDS)}")
+    check_request(games_per_split, feature_kinds)
     if half_seconds < 10 or events_per_half < 1:
         raise ValueError("half_seconds must be >= 10 and events_per_half >= 1")
     written = {}

@@ -19,20 +19,19 @@ from __future__ import annotations
 import dataclasses
 import os
 
-import grain
-import jax
 import ml_collections
 import numpy as np
 from absl import logging
 
-from zoo.models import build as build_model
 from zoo.data import soccernet_caption as caption_data
+from zoo.data.batches import shuffled_batches
 from zoo.data.windows import ArraySource
+from zoo.errors import ConfigError, UserError
 from zoo.formats import spotting as spotting_format
 from zoo.losses.window_spotting import window_bce, window_targets
 from zoo.metrics import spotting as spotting_metric
+from zoo.models import build as build_model
 from zoo.postprocess.window_scores import spots
-from zoo.errors import ConfigError, UserError
 from zoo.train.task import Models, Scores, Shard, Task, TrainData
 
 CLASSES = ("comments",)  # every caption label maps to it (the official EVENT_DICTIONARY_CAPTION)
@@ -64,14 +63,8 @@ def make_train_data(config: ml_collections.ConfigDict, workdir: str, batch_size:
     windows, targets = np.concatenate(windows), np.concatenate(targets)
     logging.info("%d training windows of %d frames from %d halves; %d with a comment.",
                  len(windows), length, len(halves), int((targets[:, 0] == 0).sum()))
-    dataset = (
-        grain.MapDataset.source(ArraySource({"inputs": windows, "targets": targets}))
-        [jax.process_index()::jax.process_count()]
-        .seed(config.seed)
-        .shuffle()
-        .repeat()
-        .batch(batch_size, drop_remainder=True)
-    )
+    dataset = shuffled_batches(ArraySource({"inputs": windows, "targets": targets}), seed=config.seed,
+                               batch_size=batch_size)
     return TrainData(dataset=dataset, num_examples=len(windows))
 
 

@@ -28,14 +28,13 @@ import argparse
 import dataclasses
 import os
 
-import grain
-import jax
 import ml_collections
 import numpy as np
 from absl import logging
 
 from zoo.data import caption_vocabulary
 from zoo.data import soccernet_caption as caption_data
+from zoo.data.batches import shuffled_batches
 from zoo.data.windows import windows_at
 from zoo.errors import ConfigError, UserError
 from zoo.formats import captioning as captioning_format
@@ -109,13 +108,7 @@ def make_train_data(config: ml_collections.ConfigDict, workdir: str, batch_size:
                  config.model.max_length)
     source = CaptionWindows([h.features for h in halves], np.asarray(half_index), np.asarray(frames), ids,
                             caption_data.window_frames(config))
-    dataset = (
-        grain.MapDataset.source(source)[jax.process_index()::jax.process_count()]
-        .seed(config.seed)
-        .shuffle()
-        .repeat()
-        .batch(batch_size, drop_remainder=True)
-    )
+    dataset = shuffled_batches(source, seed=config.seed, batch_size=batch_size)
     return TrainData(dataset=dataset, num_examples=len(source))
 
 
