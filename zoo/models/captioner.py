@@ -231,7 +231,7 @@ class Captioner(nn.Module):
       num_words: size of the caption vocabulary (derived from the data).
       decoder: "lstm" (the baseline) or "transformer".
       vocab_size: NetVLAD clusters in total (half before, half after the window centre).
-      projection_dim: features of another width are projected to this first; None: never.
+      projection_dim: features of another width are projected to this first; 0 (or None): never.
       embed_dim: word embedding width (LSTM).
       hidden_dim: LSTM hidden width, or the Transformer width.
       num_layers: LSTM layers (2 by default, 4 in the baseline's README command) or Transformer blocks.

@@ -60,13 +60,13 @@ class NetVLAD(nn.Module):
 def temporal_vlad_code(window: jax.Array, *, vocab_size: int, projection_dim: int | None) -> jax.Array:
     """NetVLAD++ pooling of a window: [batch, time, dim] -> code [batch, width * vocab_size].
 
-    Projects features of another width to `projection_dim` (None: never), then pools the frames
+    Projects features of another width to `projection_dim` (0 or None: never), then pools the frames
     before the centre and those from the centre on, each with its own NetVLAD of vocab_size // 2
     clusters, and concatenates the two codes (width = projection_dim, or dim without projection).
     Call it inside an `@nn.compact` method: its layers are created there, as "projection",
     "vlad_before" and "vlad_after" of the calling module, so every NetVLAD++ model names them alike.
     """
-    if projection_dim is not None and window.shape[-1] != projection_dim:
+    if projection_dim and window.shape[-1] != projection_dim:
         window = nn.Dense(projection_dim, name="projection")(window)
     middle = window.shape[1] // 2
     before = NetVLAD(vocab_size // 2, name="vlad_before")(window[:, :middle])
@@ -81,7 +81,7 @@ class NetVLADPlusPlus(nn.Module):
       num_classes: number of event classes; the output has one more column, background, first.
       vocab_size: total NetVLAD vocabulary; each half of the window gets vocab_size // 2.
       projection_dim: features of another width are first projected to this by a linear layer
-        (the baseline does so for anything that is not 512-d); None disables the projection.
+        (the baseline does so for anything that is not 512-d); 0 (or None) disables the projection.
       dropout_rate: dropout on the pooled code (0.4 in the baseline).
 
     Call: window [batch, time, dim] -> logits [batch, num_classes + 1] (column 0 is background).

@@ -113,9 +113,9 @@ def make_train_data(config: ml_collections.ConfigDict, workdir: str, batch_size:
 
 
 def make_model(config: ml_collections.ConfigDict):
-    words = caption_vocabulary
-    return build_model(config.model, start_token=words.START, end_token=words.END,
-                       banned_tokens=(words.PAD, words.START, words.UNKNOWN))
+    # Padding, start and unknown are never generated.
+    return build_model(config.model, start_token=caption_vocabulary.START, end_token=caption_vocabulary.END,
+                       banned_tokens=(caption_vocabulary.PAD, caption_vocabulary.START, caption_vocabulary.UNKNOWN))
 
 
 def example_inputs(config: ml_collections.ConfigDict) -> dict[str, np.ndarray]:
@@ -180,11 +180,10 @@ def spot_mode(config: ml_collections.ConfigDict) -> str:
 
 
 def _spotter(config: ml_collections.ConfigDict, models: Models):
-    try:
-        stage = models["spotter"]
-    except KeyError as e:
-        raise UserError("Captioning with spotted times needs the spotter stage: name a caption_spotting run in "
-                        "config.pipeline.spotter (or set config.eval.spots='oracle').") from e
+    if "spotter" not in models.stages:
+        raise UserError("Captioning at spotted times needs the spotter stage: name a caption_spotting run in "
+                        "config.pipeline.spotter (or set config.eval.spots='oracle').")
+    stage = models.stages["spotter"]
     if stage.config.data.features != config.data.features:
         raise UserError(f"The spotter run {stage.workdir} reads {stage.config.data.features} features but the "
                         f"captioner reads {config.data.features}: both stages must use the same features.")
@@ -277,13 +276,22 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="UrlLocal written in the file (default: the last three folders of the features)")
 
 
-def _predict_file(config: ml_collections.ConfigDict, models: Models, args: argparse.Namespace) -> str:
+def _check_predict_args(args: argparse.Namespace) -> None:
+    """The flags' mistakes, found before any model is restored."""
     if not 1 <= len(args.features) <= 2:
         raise UserError(f"--features takes one file per half (1 or 2), got {len(args.features)}")
-    halves, frames, confidence, comments = [], [], [], []
-    for half, path in enumerate(args.features, start=1):
+    for path in args.features:
         if not os.path.isfile(path):
             raise UserError(f"{path}: no such features file")
+    folder = os.path.dirname(os.path.abspath(args.out))
+    if not os.path.isdir(folder):
+        raise UserError(f"--out {args.out}: no such folder {folder}")
+
+
+def _predict_file(config: ml_collections.ConfigDict, models: Models, args: argparse.Namespace) -> str:
+    _check_predict_args(args)
+    halves, frames, confidence, comments = [], [], [], []
+    for half, path in enumerate(args.features, start=1):
         spotted, scores, captions = caption_half(config, models, read_features(path, kind=config.data.features))
         halves.append(np.full(len(spotted), half))
         frames.append(spotted)
