@@ -16,7 +16,7 @@ def data(variant: str) -> ml_collections.ConfigDict:
     config.synthetic = ml_collections.ConfigDict()  # only used when manual_dir is empty
     # About one caption every 50 s, as the real commentaries (one a minute), and 20-odd examples of
     # each caption template in the train split: fewer and the captioner learns the windows by heart.
-    config.synthetic.games_per_split = {"train": 48, "valid": 2, "test": 4, "challenge": 1}
+    config.synthetic.games_per_split = {"train": 96, "valid": 2, "test": 4, "challenge": 1}
     config.synthetic.half_seconds = 300
     config.synthetic.captions_per_half = 6
     config.synthetic.seed = 0
