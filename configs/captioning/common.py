@@ -14,8 +14,8 @@ def data(variant: str) -> ml_collections.ConfigDict:
     config.train_split = "train"
     config.window_seconds = 0.0  # set by the stage's config
     config.synthetic = ml_collections.ConfigDict()  # only used when manual_dir is empty
-    # About one caption every 50 s, as the real commentaries (one a minute), and 20-odd examples of
-    # each caption template in the train split: fewer and the captioner learns the windows by heart.
+    # About one caption every 50 s, as the real commentaries (one a minute), and some 50 examples
+    # of each of the 26 caption templates in the train split.
     config.synthetic.games_per_split = {"train": 96, "valid": 2, "test": 4, "challenge": 1}
     config.synthetic.half_seconds = 300
     config.synthetic.captions_per_half = 6

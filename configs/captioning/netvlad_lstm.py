@@ -3,8 +3,7 @@
     python train.py --config configs/captioning/netvlad_lstm.py --workdir runs/captioner
     python train.py --config configs/captioning/spotter.py --workdir runs/spotter \
         --config.init_from=runs/captioner
-    python evaluate.py --config configs/captioning/netvlad_lstm.py --workdir runs/captioner \
-        --config.pipeline.spotter=runs/spotter
+    python evaluate.py --workdir runs/captioner --split test --config.pipeline.spotter=runs/spotter
 
 The baseline trains the captioner first (evaluated at the end on the ground-truth times: "oracle
 spots", reported as oracle_METEOR@30 ...), then the comment spotter from the captioner's encoder,

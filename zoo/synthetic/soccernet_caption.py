@@ -11,7 +11,10 @@ substitution, injury, whistle, plain comment...) and its participants ("[PLAYER]
 [PLAYER] ([TEAM]) provided the assist."). Each template has its own random unit direction in
 feature space, and the features around a caption get that direction times a Gaussian bump in time
 on top of unit noise, as the SoccerNet-v2 synthetic data does for actions
-(`zoo.synthetic.soccernet_v2.half_features`). So both when a commentator speaks and every word of
+(`zoo.synthetic.soccernet_v2.half_features`), but wider: a commentary speaks of several seconds of
+play (the bump's standard deviation is 4 s, about 9 s at half height, against the actions' 1.5 s;
+with the 1.5 s bump, a 45 s window's NetVLAD++ code keeps too little of it for a captioner to
+learn from a few hundred training captions). So both when a commentator speaks and every word of
 what they say are predictable from the features around that second.
 
     python -m zoo.synthetic.soccernet_caption --root /tmp/caption --games train=12,valid=2,test=4
@@ -94,6 +97,8 @@ TYPE_WEIGHTS: Mapping[str, float] = types.MappingProxyType({
 # One signal per template, "type/variant", in a fixed order: the rows of the feature directions.
 SIGNALS: tuple[str, ...] = tuple(f"{kind}/{i}" for kind, texts in TEMPLATES.items() for i in range(len(texts)))
 
+BUMP_SIGMA_S = 4.0  # the caption signal's standard deviation in time, in seconds
+
 # Names the (non-anonymised) "description" and "identified" texts use.
 _NAMES = {"[PLAYER]": ("Silva", "Müller", "Kane", "Rossi", "Martin", "Costa"), "[TEAM]": ("Home FC", "Away United"),
           "[REFEREE]": ("M. Oliver",), "[COACH]": ("J. Klopp", "P. Guardiola")}
@@ -151,7 +156,7 @@ def write_game(
     events = {half: [{"label": c["signal"], "position": str(1000 * c["seconds"]), "visibility": "visible"}
                      for c in captions[half]] for half in (1, 2)}
     write_features(folder, game, events, durations, feature_kinds=feature_kinds, seed=seed, classes=SIGNALS,
-                   key="caption features")
+                   key="caption features", bump_sigma_s=BUMP_SIGMA_S)
     if with_labels:
         fields = ("gameTime", "label", "description", "identified", "anonymized")
         annotations = [{k: c[k] for k in fields} for half in (1, 2) for c in captions[half]]

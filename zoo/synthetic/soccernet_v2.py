@@ -110,21 +110,22 @@ def _events(rng: np.random.Generator, half: int, duration_s: int, count: int) ->
 
 def half_features(
     rng: np.random.Generator, events: Sequence[dict], directions: np.ndarray, frames: int, fps: int,
-    classes: Sequence[str] = CLASSES_V2,
+    classes: Sequence[str] = CLASSES_V2, bump_sigma_s: float = BUMP_SIGMA_S,
 ) -> np.ndarray:
-    """Unit Gaussian noise plus, around each event, its class direction times a temporal bump.
+    """Unit Gaussian noise plus, around each event, its class direction times a temporal bump
+    (a Gaussian of standard deviation `bump_sigma_s` seconds).
 
     events: dicts with "label" (one of `classes`, the rows of `directions`), "position" (ms, as
     text) and "visibility". Returns float32 `[frames, dim]`.
     """
     features = rng.standard_normal((frames, directions.shape[1]), dtype=np.float32)
-    reach = int(np.ceil(3 * BUMP_SIGMA_S * fps))
+    reach = int(np.ceil(3 * bump_sigma_s * fps))
     for event in events:
         centre_s = int(event["position"]) / 1000
         amplitude = SIGNAL_AMPLITUDE if event["visibility"] == "visible" else NOT_SHOWN_AMPLITUDE
         centre = int(centre_s * fps)
         window = np.arange(max(centre - reach, 0), min(centre + reach + 1, frames))
-        bump = amplitude * np.exp(-0.5 * ((window / fps - centre_s) / BUMP_SIGMA_S) ** 2)
+        bump = amplitude * np.exp(-0.5 * ((window / fps - centre_s) / bump_sigma_s) ** 2)
         features[window] += bump[:, None].astype(np.float32) * directions[classes.index(event["label"])]
     return features
 
@@ -132,6 +133,7 @@ def half_features(
 def write_features(
     folder: str, game: str, events: Mapping[int, Sequence[dict]], durations: Mapping[int, int], *,
     feature_kinds: Sequence[str], seed: int, classes: Sequence[str] = CLASSES_V2, key: str = "features",
+    bump_sigma_s: float = BUMP_SIGMA_S,
 ) -> None:
     """Writes `{1,2}_<kind>.npy` of one game: noise plus each event's class bump (`half_features`).
 
@@ -143,7 +145,8 @@ def write_features(
         directions = class_directions(kind, seed, classes)
         for half in (1, 2):
             features = half_features(
-                _rng(seed, key, game, half, kind), events[half], directions, durations[half] * fps, fps, classes)
+                _rng(seed, key, game, half, kind), events[half], directions, durations[half] * fps, fps, classes,
+                bump_sigma_s)
             np.save(os.path.join(folder, f"{half}_{kind}.npy"), features)
 
 

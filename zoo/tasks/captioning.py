@@ -18,8 +18,10 @@ instead (confidence 1), which measures captioning apart from spotting; its score
 `oracle_<metric>@<window>`. "auto" (the default) uses the spotter when one is named, else the
 oracle times (a captioner is trained before the baseline's spotter exists).
 
-`python -m zoo.predict captioning --checkpoint <captioner run> --features 1_x.npy 2_x.npy --out
-results_dense_captioning.json` runs the pipeline on one game's features.
+`python evaluate.py --workdir <captioner run> --config.pipeline.spotter=<spotter run>` evaluates
+the pipeline; `python -m zoo.predict captioning --checkpoint <captioner run> --features 1_x.npy
+2_x.npy --out results_dense_captioning.json` runs it on one game's features (the spotter named in
+the captioner run's config.pipeline.spotter).
 """
 
 from __future__ import annotations
