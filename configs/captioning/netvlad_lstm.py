@@ -62,9 +62,9 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
         config.model.hidden_dim = 256
         config.model.max_length = 32  # the synthetic captions have at most 20 tokens
         config.train.batch_size = 64
-        config.train.num_steps = 1500
+        config.train.num_steps = 800
         config.train.log_every_steps = 50
-        config.train.checkpoint_every_steps = 500
+        config.train.checkpoint_every_steps = 400
         config.eval.split = "test"
     elif variant == "baseline":
         config.model.num_layers = 4  # the README command's --num_layers 4

@@ -44,9 +44,9 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
         config.model.vocab_size = 32  # the captioner's synthetic encoder
         config.model.projection_dim = 128
         config.train.batch_size = 64
-        config.train.num_steps = 800
+        config.train.num_steps = 300  # after the transfer from the captioner's encoder (the measured recipe)
         config.train.log_every_steps = 50
-        config.train.checkpoint_every_steps = 400
+        config.train.checkpoint_every_steps = 300
         config.eval.split = "test"
     elif variant == "baseline":
         config.train.batch_size = 256
