@@ -18,7 +18,8 @@ from zoo.train.runs import set_fields
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # Sizes a task derives from its data when a run starts (Task.derive_config), for tracing only.
-DERIVED = {"reid": {"model.num_classes": 243}}
+DERIVED = {"reid": {"model.num_classes": 243},
+           "captioning": {"data.vocabulary": ("<pad>", "<s>", "</s>", "<unk>", "goal"), "model.num_words": 5}}
 
 
 def _config_files():

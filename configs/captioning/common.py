@@ -2,6 +2,8 @@
 
 import ml_collections
 
+VARIANTS = ("synthetic", "tiny", "baseline")
+
 
 def data(variant: str) -> ml_collections.ConfigDict:
     """config.data for the `synthetic`, `tiny` and `baseline` variants (the window is the stage's)."""
@@ -26,6 +28,6 @@ def data(variant: str) -> ml_collections.ConfigDict:
         config.synthetic.games_per_split = {"train": 2, "valid": 1, "test": 1, "challenge": 1}
         config.synthetic.half_seconds = 120
         config.synthetic.captions_per_half = 6
-    elif variant != "synthetic":
-        raise ValueError(f"Unknown variant {variant!r}; expected tiny, synthetic or baseline.")
+    elif variant not in VARIANTS:
+        raise ValueError(f"Unknown variant {variant!r}; expected one of {VARIANTS}.")
     return config

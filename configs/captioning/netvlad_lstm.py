@@ -22,6 +22,8 @@ import ml_collections
 from configs import common
 from configs.captioning import common as captioning_common
 
+VARIANTS = captioning_common.VARIANTS
+
 
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     variant = arg or "synthetic"

@@ -10,6 +10,8 @@ import ml_collections
 
 from configs.captioning import netvlad_lstm
 
+VARIANTS = netvlad_lstm.VARIANTS
+
 
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     config = netvlad_lstm.get_config(arg)

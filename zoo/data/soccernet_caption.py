@@ -21,6 +21,7 @@ import numpy as np
 from tqdm import tqdm
 
 from zoo.data import tfds_sources
+from zoo.formats import captioning as captioning_format
 from zoo.formats.spotting import FEATURE_KINDS
 from zoo.synthetic import soccernet_caption as synthetic
 
@@ -76,6 +77,7 @@ def prepare(config: ml_collections.ConfigDict, workdir: str) -> str:
             half_seconds=settings.half_seconds, captions_per_half=settings.captions_per_half, seed=settings.seed,
         ),
         description="SoccerNet-Caption",
+        sources=(f"**/{captioning_format.LABEL_FILE}", f"**/[12]_{config.data.features}.npy"),
     )
 
 
