@@ -8,7 +8,8 @@
 The baseline trains the captioner first (evaluated at the end on the ground-truth times: "oracle
 spots", reported as oracle_METEOR@30 ...), then the comment spotter from the captioner's encoder,
 then evaluates the two as a pipeline (METEOR@30 ...). `python -m zoo.predict captioning
---checkpoint runs/captioner --features 1_x.npy 2_x.npy --out results_dense_captioning.json`
+--checkpoint runs/captioner --spotter runs/spotter --features 1_x.npy 2_x.npy --out
+results_dense_captioning.json`
 captions one game.
 
 Arguments after the colon: `synthetic` (the default without real data, trains in minutes on 2 CPU

@@ -19,9 +19,9 @@ instead (confidence 1), which measures captioning apart from spotting; its score
 oracle times (a captioner is trained before the baseline's spotter exists).
 
 `python evaluate.py --workdir <captioner run> --config.pipeline.spotter=<spotter run>` evaluates
-the pipeline; `python -m zoo.predict captioning --checkpoint <captioner run> --features 1_x.npy
-2_x.npy --out results_dense_captioning.json` runs it on one game's features (the spotter named in
-the captioner run's config.pipeline.spotter).
+the pipeline; `python -m zoo.predict captioning --checkpoint <captioner run> --spotter <spotter run> --features
+1_x.npy 2_x.npy --out results_dense_captioning.json` runs it on one game's features (without
+--spotter: the spotter named in the captioner run's config.pipeline.spotter).
 """
 
 from __future__ import annotations
@@ -90,9 +90,22 @@ def vocabulary(config: ml_collections.ConfigDict) -> caption_vocabulary.Vocabula
     return caption_vocabulary.Vocabulary(config.data.vocabulary)
 
 
+def run_vocabulary(config: ml_collections.ConfigDict, workdir: str) -> tuple[str, ...]:
+    """config.data.vocabulary, or before it is derived (the core builds the training data first)
+    the dataset's vocabulary of the train captions."""
+    words = tuple(config.data.vocabulary)
+    if not words:
+        words = tuple(caption_data.metadata(config, workdir).get("vocabulary", ()))
+        if not words:
+            raise UserError(f"The {caption_data.DATASET} dataset of {config.data.features} has no vocabulary: it "
+                            "was built without train games.")
+    return words
+
+
 def make_train_data(config: ml_collections.ConfigDict, workdir: str, batch_size: int) -> TrainData:
     halves = caption_data.read_halves(config, workdir, config.data.train_split)
-    words, fps = vocabulary(config), caption_data.framerate(config)
+    words = caption_vocabulary.Vocabulary(run_vocabulary(config, workdir))
+    fps = caption_data.framerate(config)
     half_index, frames, ids, cut = [], [], [], 0
     for h, half in enumerate(halves):
         for seconds, tokens in zip(half.seconds, half.tokens):
@@ -137,12 +150,8 @@ def make_loss(config: ml_collections.ConfigDict):
 def derive_config(config: ml_collections.ConfigDict, workdir: str) -> dict:
     """The train split's vocabulary (from the dataset's metadata) and its size."""
     derived = {}
-    words = tuple(config.data.vocabulary)
-    if not words:
-        words = tuple(caption_data.metadata(config, workdir).get("vocabulary", ()))
-        if not words:
-            raise UserError(f"The {caption_data.DATASET} dataset of {config.data.features} has no vocabulary: it "
-                            "was built without train games.")
+    words = run_vocabulary(config, workdir)
+    if not config.data.vocabulary:
         derived["data.vocabulary"] = words
     if not config.model.num_words:
         derived["model.num_words"] = len(words)
@@ -274,6 +283,9 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="one game's feature files in half order, e.g. 1_baidu_soccer_embeddings.npy "
                              "2_baidu_soccer_embeddings.npy (the kind the captioner was trained on)")
     parser.add_argument("--out", required=True, help=f"the {captioning_format.PREDICTION_FILE} to write")
+    parser.add_argument("--spotter", default="",
+                        help="the caption_spotting run (workdir[:step]) that spots the comments (default: the "
+                             "captioner run's config.pipeline.spotter)")
     parser.add_argument("--game", default="",
                         help="UrlLocal written in the file (default: the last three folders of the features)")
 
@@ -290,8 +302,24 @@ def _check_predict_args(args: argparse.Namespace) -> None:
         raise UserError(f"--out {args.out}: no such folder {folder}")
 
 
+def _with_spotter(models: Models, spec: str) -> Models:
+    """`models` with the spotter stage restored from `spec` (the captioner is trained before its
+    spotter, so the captioner run's saved config rarely names one)."""
+    # The pipeline restore of the core, reached from the command line only (zoo.predict).
+    from zoo import tasks
+    from zoo.train import evaluation
+    from zoo.train import mesh as mesh_lib
+
+    stage = evaluation.restore_stage("spotter", spec, tasks.get_task, mesh_lib.local_mesh())
+    if stage.config.task != "caption_spotting":
+        raise UserError(f"--spotter {spec} is a {stage.config.task} run, not a caption_spotting run.")
+    return Models(own=models.own, stages={**models.stages, "spotter": stage})
+
+
 def _predict_file(config: ml_collections.ConfigDict, models: Models, args: argparse.Namespace) -> str:
     _check_predict_args(args)
+    if args.spotter:
+        models = _with_spotter(models, args.spotter)
     halves, frames, confidence, comments = [], [], [], []
     for half, path in enumerate(args.features, start=1):
         spotted, scores, captions = caption_half(config, models, read_features(path, kind=config.data.features))
@@ -321,6 +349,6 @@ TASK = Task(
     derive_config=derive_config,
     stages=("spotter",),
     predict_file=PredictFile(
-        add_arguments=_add_arguments, run=_predict_file,
+        add_arguments=_add_arguments, run=_predict_file, check_args=_check_predict_args,
         help="dense captions of one game's feature files (spotter stage + captioner)"),
 )
