@@ -4,7 +4,6 @@ learning tests: the core's train step on the task's data, and the baseline's enc
 
 from __future__ import annotations
 
-import contextlib
 import re
 
 import grain
@@ -15,18 +14,6 @@ from flax import traverse_util
 from zoo.train import mesh as mesh_lib
 from zoo.train.optimizer import make_optimizer
 from zoo.train.step import init_train_state, jit_train_step
-
-
-@contextlib.contextmanager
-def quick_compiles():
-    """XLA without most optimisations while a test module runs (compiling dominates these tests;
-    flax's example tests do the same), restored afterwards."""
-    before = jax.config.read("jax_disable_most_optimizations")
-    jax.config.update("jax_disable_most_optimizations", True)
-    try:
-        yield
-    finally:
-        jax.config.update("jax_disable_most_optimizations", before)
 
 
 def derive(task, config: ml_collections.ConfigDict, workdir: str) -> ml_collections.ConfigDict:

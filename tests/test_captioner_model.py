@@ -1,9 +1,11 @@
 """The captioner (NetVLAD++ encoder, LSTM or Transformer decoder): tiny-config shapes and
 parameter counts, generation consistent with teacher forcing, the LSTM equal to the baseline's
-PyTorch decoder, and the encoder transfer to the spotter."""
+PyTorch decoder, and the encoder transfer to the spotter. The default run keeps the LSTM's shapes and
+the transfer's parameter mapping; the rest compiles for seconds each and runs with ZOO_SLOW_TESTS=1."""
 
 from __future__ import annotations
 
+import os
 import re
 
 import jax
@@ -14,7 +16,6 @@ from flax import traverse_util
 
 from configs.captioning import netvlad_lstm
 from configs.captioning import spotter as spotter_config
-from tests.captioning_runs import quick_compiles
 from zoo.models import build
 from zoo.models.captioner import Captioner, NetVLADPlusPlusEncoder
 
@@ -22,12 +23,7 @@ WORDS, DIM, FRAMES, LENGTH = 20, 24, 10, 7
 TINY = dict(num_words=WORDS, vocab_size=8, projection_dim=16, embed_dim=8, hidden_dim=16, num_layers=2,
             num_heads=2, mlp_dim=32, max_length=LENGTH)
 BANNED = (0, 1, 3)
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _quick_compiles():
-    with quick_compiles():
-        yield
+SLOW = pytest.mark.skipif(not os.environ.get("ZOO_SLOW_TESTS"), reason="slow: set ZOO_SLOW_TESTS=1")
 
 
 def _count(tree) -> int:
@@ -58,7 +54,7 @@ def features():
     return jax.random.normal(jax.random.key(1), (5, FRAMES, DIM))
 
 
-@pytest.fixture(scope="module", params=["lstm", "transformer"])
+@pytest.fixture(scope="module", params=["lstm", pytest.param("transformer", marks=SLOW)])
 def captioner(request, features):
     model = Captioner(decoder=request.param, **TINY)
     tokens = jnp.ones((1, LENGTH), jnp.int32)
@@ -104,6 +100,7 @@ def _teacher_forced_log_prob(model, variables, features, tokens):
     return np.where(before_end, chosen, 0.0).sum(axis=1), log_probs
 
 
+@SLOW
 def test_generation_agrees_with_teacher_forcing(captioner, features):
     """The step-by-step decoder (LSTM carries, Transformer key/value cache) computes what teacher
     forcing computes: greedy tokens are the argmax there and scores are their log-probabilities."""
@@ -124,6 +121,7 @@ def test_generation_agrees_with_teacher_forcing(captioner, features):
     assert (np.asarray(beam["tokens"]) != tokens).any()  # and here finds other captions
 
 
+@SLOW
 def test_dropout_only_in_training(features):
     model = Captioner(decoder="lstm", **{**TINY, "dropout_rate": 0.5})
     inputs = {"features": features, "tokens": jnp.ones((5, LENGTH), jnp.int32)}
@@ -134,6 +132,7 @@ def test_dropout_only_in_training(features):
     assert not np.allclose(trained[0], trained[1]) and not np.allclose(trained[0], evaluation)
 
 
+@SLOW
 def test_lstm_equals_the_baseline_decoder_in_pytorch(torch, features):
     from tests import torch_caption_reference as reference
 
@@ -181,6 +180,7 @@ def test_the_captioner_encoder_initialises_the_spotter(variant):
     assert ("projection/kernel" in kept) == (dim != spotter.model.projection_dim)
 
 
+@SLOW
 def test_transferred_encoder_pools_as_in_the_captioner(features):
     captioner = Captioner(decoder="lstm", **TINY)
     variables = init(captioner, {"features": features, "tokens": jnp.ones((5, 3), jnp.int32)})

@@ -12,17 +12,10 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from tests.captioning_runs import quick_compiles
 from zoo.models import decoding
 
 PAD, START, END = 0, 1, 2
 BANNED = (PAD, START)
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _quick_compiles():
-    with quick_compiles():
-        yield
 
 
 def bigram_step(tables: jax.Array):
