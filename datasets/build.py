@@ -5,7 +5,7 @@
     python -m soccernet_datasets.build soccernet_ball/2025 --manual_dir /path/to/ball2025 \
         [--frame_count tail]
 
-Datasets: soccernet_v2_features/<features>, soccernet_reid, soccernet_ball/<2023|2024|2025|
+Datasets: soccernet_v2_features/<features>, soccernet_v2_calibration/<features>, soccernet_reid, soccernet_ball/<2023|2024|2025|
 v2_video|2023_720p|2024_720p|2025_720p>.
 
 (also installed as `zoo-build-dataset`). The output is array_record, read back with
