@@ -60,10 +60,12 @@ def softmax_aggregate_dense(messages: jax.Array, edges: jax.Array, mask: jax.Arr
     messages [G, N, H]; edges [G, N, N] (receiver, sender); mask [G, N]; t a scalar.
     Returns [G, N, H]; 0 for a node without neighbours.
     """
+    real = mask[..., None]
+    messages = jnp.where(real, messages, 0.0)  # whatever the padding slots hold never leaks in
     logits = t * messages
-    shift = jnp.max(jnp.where(mask[..., None], logits, -jnp.inf), axis=1, keepdims=True)
+    shift = jnp.max(jnp.where(real, logits, -jnp.inf), axis=1, keepdims=True)
     shift = jax.lax.stop_gradient(jnp.where(jnp.isfinite(shift), shift, 0.0))
-    weights = jnp.exp(jnp.maximum(logits - shift, DENSE_LOGIT_FLOOR)) * mask[..., None]
+    weights = jnp.where(real, jnp.exp(jnp.maximum(jnp.where(real, logits - shift, 0.0), DENSE_LOGIT_FLOOR)), 0.0)
     adjacency_matrix = edges.astype(messages.dtype)
     numerator = jnp.einsum("gij,gjh->gih", adjacency_matrix, weights * messages)
     denominator = jnp.einsum("gij,gjh->gih", adjacency_matrix, weights)
@@ -83,7 +85,7 @@ def softmax_aggregate_segment(messages: jax.Array, edges: jax.Array, mask: jax.A
     receiver = jnp.broadcast_to(first + jnp.arange(n)[None, :, None], (g, n, n)).reshape(-1)
     sender = jnp.broadcast_to(first + jnp.arange(n)[None, None, :], (g, n, n)).reshape(-1)
     real = edges.reshape(-1)[:, None]
-    sent = flat[sender]
+    sent = jnp.where(real, flat[sender], 0.0)
     logits = jnp.where(real, t * sent, -jnp.inf)
     shift = jax.ops.segment_max(logits, receiver, num_segments=g * n)
     shift = jax.lax.stop_gradient(jnp.where(jnp.isfinite(shift), shift, 0.0))

@@ -221,7 +221,7 @@ def _feature_extractor(settings: str):
     from zoo.models import topview_resnet
 
     t = json.loads(settings)
-    network = topview_resnet.ResNet34()
+    network = topview_resnet.ResNet34(stage_sizes=tuple(t["backbone_blocks"]))
     if t["backbone_weights"]:
         from zoo.convert.cli import load_torch_checkpoint
         from zoo.convert.torch_resnet34 import convert_resnet34
@@ -230,7 +230,7 @@ def _feature_extractor(settings: str):
     else:
         logging.warning("config.data.topview.backbone_weights is empty: top-view features come from a "
                         "randomly initialised (seed %d), frozen ResNet-34, not ImageNet weights.", t["backbone_seed"])
-        variables = network.init(jax.random.key(t["backbone_seed"]), jnp.zeros((1, t["crop"], t["crop"], 3)))
+        variables = jax.jit(network.init)(jax.random.key(t["backbone_seed"]), jnp.zeros((1, t["crop"], t["crop"], 3)))
 
     @jax.jit
     def extract(images):
