@@ -46,14 +46,13 @@ import optax
 REPO = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from benchmarks.timing import package_version, time_interleaved  # noqa: E402
-
-from zoo.losses import calf as calf_loss  # noqa: E402
-from zoo.tasks import action_spotting_calf as family  # noqa: E402
-from zoo.train import mesh as mesh_lib  # noqa: E402
-from zoo.train import optimizer as optimizer_lib  # noqa: E402
-from zoo.train import step as step_lib  # noqa: E402
-from zoo.train.task import Models, Shard, Stage  # noqa: E402
+from benchmarks.timing import package_version, time_interleaved
+from zoo.losses import calf as calf_loss
+from zoo.tasks import action_spotting_calf as family
+from zoo.train import mesh as mesh_lib
+from zoo.train import optimizer as optimizer_lib
+from zoo.train import step as step_lib
+from zoo.train.task import Models, Shard, Stage
 
 # ------------------------------------------------------------------------------------------ speed
 
@@ -63,8 +62,8 @@ def random_batch(rng, config, batch_size: int) -> dict:
     t, classes = family.chunk_size(config), family.classes_of(config)
     k = calf_loss.k_parameters(classes, config.data.framerate)
     inputs = {name: np.repeat(value, batch_size, 0) for name, value in family.example_inputs(config).items()}
-    inputs = {name: (rng.normal(size=v.shape).astype(np.float32) if v.dtype == np.float32 else rng.uniform(size=v.shape) < 0.6)
-              for name, v in inputs.items()}
+    inputs = {name: rng.normal(size=v.shape).astype(np.float32) if v.dtype == np.float32
+              else rng.uniform(size=v.shape) < 0.6 for name, v in inputs.items()}
     if "graph_positions" in inputs:
         inputs["graph_positions"] = rng.uniform(-50, 50, inputs["graph_positions"].shape).astype(np.float32)
     shifts, targets = [], []
@@ -196,6 +195,7 @@ def learn(args) -> None:
     os.makedirs(args.workdir, exist_ok=True)
     split = config.eval.split
     model = family.make_model(config)
+    config.train.num_steps = args.steps
     tx = optimizer_lib.make_optimizer(config, args.steps)
     mesh = mesh_lib.make_mesh()
     started = time.time()
@@ -209,6 +209,7 @@ def learn(args) -> None:
     train_step = step_lib.jit_train_step(model, family.make_loss(config), tx, mesh, shardings)
     iterator = iter(data.dataset)
     sums: dict = {}
+    curve = {0: untrained}
     started = time.time()
     for step in range(1, args.steps + 1):
         state, metrics = train_step(state, mesh_lib.global_batch(next(iterator), mesh))
@@ -219,12 +220,18 @@ def learn(args) -> None:
             means = {name: round(total / count, 4) for name, (total, count) in sums.items()}
             print(f"step {step} ({(time.time() - started) / step:.2f} s/step) {means}", flush=True)
             sums = {}
+        if args.eval_every and step % args.eval_every == 0 and step < args.steps:
+            paused = time.time()
+            curve[step], _ = evaluate(config, args.workdir, bind(state), split, step)
+            print(f"step {step}", json.dumps(curve[step]), flush=True)
+            started += time.time() - paused  # the step times exclude evaluation
     train_seconds = time.time() - started
     trained, records = evaluate(config, args.workdir, bind(state), split, args.steps)
+    curve[args.steps] = trained
     print("trained", json.dumps(trained), flush=True)
     result = {"config": args.config, "set": args.set, "steps": args.steps, "split": split, "parameters": params,
               "train_seconds": train_seconds, "classes": config.data.classes, "context": config.model.context,
-              "untrained": untrained, "trained": trained}
+              "untrained": untrained, "trained": trained, "curve": curve}
     with open(os.path.join(args.workdir, "learn.json"), "w") as f:
         json.dump(result, f, indent=2)
     with open(os.path.join(args.workdir, "spots.pkl"), "wb") as f:
@@ -276,7 +283,8 @@ def table(args) -> None:
     if args.merge:
         scores = merged_scores(*args.merge)
         cells = " | ".join(f"{100 * scores[key]:.1f}" for key, _ in keys)
-        print(f"| merged: {' + '.join(os.path.basename(os.path.normpath(d)) for d in args.merge)} | all | - | - | {cells} |")
+        names = " + ".join(os.path.basename(os.path.normpath(d)) for d in args.merge)
+        print(f"| merged: {names} | all | - | - | {cells} |")
 
 
 def main() -> None:
@@ -295,6 +303,7 @@ def main() -> None:
     p.add_argument("--set", action="append", default=[], help="config override key=value (JSON values)")
     p.add_argument("--manual_dir", default="", help="official (or pre-written synthetic) SoccerNet tree")
     p.add_argument("--log_every", type=int, default=50)
+    p.add_argument("--eval_every", type=int, default=0, help="also score the evaluation split every N steps")
     p = commands.add_parser("table", help="the scores of learn runs side by side")
     p.add_argument("workdirs", nargs="+")
     p.add_argument("--merge", nargs=2, metavar=("PATTERNED_RUN", "FUZZY_RUN"))

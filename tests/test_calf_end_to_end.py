@@ -166,7 +166,7 @@ def test_the_merged_model_spots_patterned_classes_with_one_run_and_fuzzy_with_th
     """The calibration paper's final model: predict_split over the two stages of a pipeline config.
     The stages' predictors stand for trained networks: they put one confident action in the middle
     of every chunk, of the first class of their subset."""
-    config, workdir, _, _ = trained
+    _, workdir, _, _ = trained
 
     def predictor_of(stage_config):
         def predict(inputs):

@@ -26,13 +26,11 @@ def _published_shifts(events_mask: np.ndarray, k: np.ndarray) -> np.ndarray:
             else:
                 padded = [-k3, *where, num_frames - k0]
                 s1 = j - [e for e in padded if j >= e][-1]
-                s2 = j - [e for e in padded if j < e][0]
+                s2 = j - next(e for e in padded if j < e)
                 if s1 < k2:
                     value = s1
                 elif s1 < k3:
-                    if s2 <= k0:
-                        value = s1
-                    elif (s1 - k2) / (k3 - k2) < (k1 - s2) / (k1 - k0):
+                    if s2 <= k0 or (s1 - k2) / (k3 - k2) < (k1 - s2) / (k1 - k0):
                         value = s1
                     else:
                         value = s2
@@ -133,7 +131,8 @@ def test_spotting_loss_equals_the_reference_and_ignores_the_matching_in_gradient
     rng = np.random.default_rng(3)
     targets = _targets(rng, 6, 5, 4)
     predictions = rng.uniform(0, 1, (6, 5, 6)).astype(np.float32)
-    loss = jax.jit(jax.value_and_grad(lambda t, p: calf.spotting_loss(t, p, lambda_coord=5.0, lambda_noobj=0.5), argnums=1))
+    loss = jax.jit(jax.value_and_grad(
+        lambda t, p: calf.spotting_loss(t, p, lambda_coord=5.0, lambda_noobj=0.5), argnums=1))
     ours, grad = loss(jnp.asarray(targets), jnp.asarray(predictions))
     theirs = float(reference.spotting_loss(torch.from_numpy(targets), torch.from_numpy(predictions)))
     np.testing.assert_allclose(float(ours), theirs, rtol=1e-6)

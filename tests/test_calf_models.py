@@ -15,8 +15,8 @@ from zoo.models import build
 from zoo.models.calf import CALF
 from zoo.models.deeper_gcn import DeeperGCN
 
-TINY = dict(num_classes=5, chunk_size=48, receptive_field=12, dim_capsule=4, num_detections=3)
-GRAPH = dict(graph_layers=3, graph_hidden=8)
+TINY = {"num_classes": 5, "chunk_size": 48, "receptive_field": 12, "dim_capsule": 4, "num_detections": 3}
+GRAPH = {"graph_layers": 3, "graph_hidden": 8}
 
 
 def _inputs(context: str, batch: int = 2, frames: int = 48, dim: int = 24, seed: int = 0) -> dict:

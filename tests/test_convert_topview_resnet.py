@@ -53,4 +53,5 @@ def test_preprocess_resizes_crops_and_normalises():
     # A line at the border of a 224 view is cropped away (224 -> 256 -> centre 224).
     framed = np.zeros((1, 224, 224, 3), np.uint8)
     framed[:, :3] = 255
-    assert np.asarray(preprocess(jnp.asarray(framed)))[0, :, :, 0].max() == pytest.approx(-IMAGENET_MEAN[0] / IMAGENET_STD[0])
+    black = -IMAGENET_MEAN[0] / IMAGENET_STD[0]
+    assert np.asarray(preprocess(jnp.asarray(framed)))[0, :, :, 0].max() == pytest.approx(black)

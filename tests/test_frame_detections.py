@@ -66,7 +66,8 @@ def test_writes_what_it_reads(tmp_path):
      "frame 0: confidence must be a number"),
     ("read_players", {"size": [3, 224, 398], "predictions": [{"bboxes": [[1, 2, 3, 4]], "colors": []}]},
      "frame 0: 1 boxes but 0 colors"),
-    ("read_players", {"size": [3, 224, 398], "predictions": [{"bboxes": [], "colors": []}, {"bboxes": [[1, 2, 3]], "colors": [[1, 2, 3]]}]},
+    ("read_players", {"size": [3, 224, 398], "predictions": [
+        {"bboxes": [], "colors": []}, {"bboxes": [[1, 2, 3]], "colors": [[1, 2, 3]]}]},
      r"frame 1, box 0: expected \[x1, y1, x2, y2\]"),
     ("read_players", {"size": [3, 224, 398], "predictions": [{"bboxes": [[1, 2, 3, 4]], "colors": [[1, 2]]}]},
      "frame 0, box 0: expected a colour of 3 numbers"),

@@ -38,7 +38,8 @@ def test_every_half_gets_both_files_with_the_features_frame_count(tree):
 
 
 def test_without_players_nothing_changes(tmp_path):
-    plain = synthetic.write_soccernet_v2(tmp_path / "a", games_per_split={"train": 1}, half_seconds=30, events_per_half=3)
+    plain = synthetic.write_soccernet_v2(
+        tmp_path / "a", games_per_split={"train": 1}, half_seconds=30, events_per_half=3)
     synthetic.write_soccernet_v2(tmp_path / "b", games_per_split={"train": 1}, half_seconds=30, events_per_half=3,
                                  with_players=True)
     game = plain["train"][0]

@@ -154,4 +154,4 @@ def test_plot_writes_a_png(tmp_path):
     scene = topview.players_on_pitch(*_half([[CENTRE_SPOT, UNDER_THE_EDGE]] * 2))
     path = tmp_path / "views.png"
     plot_topviews(path, topview.render_topviews(scene, height=64, width=64, player_size=2), scene=scene)
-    assert os.path.getsize(path) > 1000 and open(path, "rb").read(8) == b"\x89PNG\r\n\x1a\n"
+    assert os.path.getsize(path) > 1000 and path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

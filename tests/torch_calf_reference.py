@@ -62,7 +62,7 @@ class TorchCALF(nn.Module):
         self.num_classes, self.dim_capsule, self.num_detections = num_classes, dim_capsule, num_detections
         self.context, self.edge_distance = context, edge_distance
         m = feature_multiplier * (2 if context == "none" else 1)
-        kernels = [int(math.ceil(receptive_field / d)) for d, _ in PYRAMID]
+        kernels = [math.ceil(receptive_field / d) for d, _ in PYRAMID]
         self.conv_1 = nn.Conv2d(1, 64 * m, (1, input_size))
         self.conv_2 = nn.Conv2d(64 * m, 16 * m, (1, 1))
         for i, (k, (_, width)) in enumerate(zip(kernels, PYRAMID), 1):
@@ -155,10 +155,10 @@ def context_aware_loss(shifts, score, k, hit_radius=0.1, miss_radius=0.9):
     q = 1 - score
     k0, k1, k2, k3 = k
     zero = torch.zeros_like(q)
-    below = lambda x, a: torch.maximum(zero, torch.sign(a - x))  # noqa: E731 - 1 if x < a
-    at_least = lambda x, a: 1 - below(x, a)  # noqa: E731 - 1 if x >= a
-    within = lambda x, a, b: at_least(x, a) * below(x, b)  # noqa: E731 - 1 if a <= x < b
-    clamp = lambda x, a, b: torch.minimum(torch.maximum(x, zero + a), zero + b)  # noqa: E731
+    below = lambda x, a: torch.maximum(zero, torch.sign(a - x))
+    at_least = lambda x, a: 1 - below(x, a)
+    within = lambda x, a, b: at_least(x, a) * below(x, b)
+    clamp = lambda x, a, b: torch.minimum(torch.maximum(x, zero + a), zero + b)
     miss, hit = math.log(miss_radius), math.log(1 - hit_radius)
     x = shifts
     return torch.sum(

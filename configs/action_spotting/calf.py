@@ -60,7 +60,7 @@ def calf_config(variant: str, context: str = "none") -> ml_collections.ConfigDic
     config.data.synthetic = ml_collections.ConfigDict()  # only used when manual_dir is empty
     config.data.synthetic.games_per_split = {"train": 12, "valid": 2, "test": 4, "challenge": 1}
     config.data.synthetic.half_seconds = 600
-    config.data.synthetic.events_per_half = 40
+    config.data.synthetic.events_per_half = 24  # 2.4 a minute in 10-minute halves, as real halves have
     config.data.synthetic.seed = 0
     config.data.synthetic.with_players = True  # write calibrations and players too
     config.data.synthetic.set_piece_features = "shared"  # the layouts, not the features, name the set piece
@@ -93,10 +93,15 @@ def calf_config(variant: str, context: str = "none") -> ml_collections.ConfigDic
 
     if variant == "synthetic":
         config.train.batch_size = 16
-        config.train.num_steps = 1500
+        config.train.num_steps = 3000
         config.train.log_every_steps = 50
         config.train.checkpoint_every_steps = 500
-        config.train.eval_every_steps = 0
+        config.train.eval_every_steps = 1000
+        # A CPU run is a few published epochs, not hundreds: a cosine decay lets the matched
+        # spotting targets settle by its end where the plateau decay would not have started.
+        config.optimizer.schedule = "cosine"
+        config.optimizer.warmup_steps = 100
+        config.optimizer.end_learning_rate = 1e-5
         config.eval.split = "test"
     elif variant == "baseline":
         config.train.batch_size = 32

@@ -30,11 +30,13 @@ from collections.abc import Iterator, Sequence
 import numpy as np
 import tensorflow_datasets as tfds
 from etils import epath
-
 from soccernet_datasets.soccernet_v2_features.soccernet_v2_features_dataset_builder import (
     Builder as FeaturesBuilder,
+)
+from soccernet_datasets.soccernet_v2_features.soccernet_v2_features_dataset_builder import (
     GameFileError,
 )
+
 from zoo.formats import frame_detections
 from zoo.formats.spotting import FEATURE_KINDS, LABEL_FILE, Annotation
 

@@ -11,8 +11,8 @@ import re
 import numpy as np
 import pytest
 import tensorflow_datasets as tfds
-
 from soccernet_datasets.soccernet_v2_features import GameFileError
+
 from zoo.data import tfds_sources
 from zoo.formats import frame_detections as fd
 from zoo.synthetic.soccernet_v2 import write_soccernet_v2
@@ -35,7 +35,7 @@ def _build(root, **kwargs):
 
 
 def test_read_back_equals_the_files(tree):
-    root, games = tree
+    root, _ = tree
     source = _build(root)
     for split in GAMES:
         assert len(source(split)) == 2
@@ -64,11 +64,20 @@ def _frames(game_dir, half):
     return len(np.load(os.path.join(game_dir, f"{half}_ResNET_TF2_PCA512.npy")))
 
 
+def _edit(path, change):
+    with open(path) as f:
+        document = json.load(f)
+    change(document)
+    with open(path, "w") as f:
+        json.dump(document, f)
+
+
 def _drop_last_frames(path, count):
-    document = json.load(open(path))
-    document["predictions"] = document["predictions"][:-count] if count > 0 else (
-        document["predictions"] + document["predictions"][:-count])
-    json.dump(document, open(path, "w"))
+    """Removes the last `count` frames of a file (adds -count copies of the first ones if negative)."""
+    def change(document):
+        frames = document["predictions"]
+        document["predictions"] = frames[:-count] if count > 0 else frames + frames[:-count]
+    _edit(path, change)
 
 
 def test_frame_mismatches_are_reported_with_the_file_and_aligned(tree, caplog):
@@ -112,8 +121,6 @@ def test_a_missing_file_fails_the_build_with_its_path(tree):
 def test_a_broken_file_fails_the_build_with_its_path_and_frame(tree):
     root, games = tree
     path = fd.calibration_path(games["train"], 1)
-    document = json.load(open(path))
-    document["predictions"][5][0]["homography"] = [1.0] * 8
-    json.dump(document, open(path, "w"))
+    _edit(path, lambda document: document["predictions"][5][0].update(homography=[1.0] * 8))
     with pytest.raises(fd.FrameDetectionsError, match=re.escape(path) + ": frame 5: homography must be 9"):
         _build(root)

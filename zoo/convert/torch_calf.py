@@ -30,7 +30,9 @@ from flax import traverse_util
 from zoo.convert.torch_resnet import Conversion, check_consumed, unwrap_state_dict
 from zoo.models.calf import CALF
 
-_LEAVES = {"kernel": "weight", "scale": "weight", "bias": "bias", "t": "t", "mean": "running_mean", "var": "running_var"}
+_LEAVES = {
+    "kernel": "weight", "scale": "weight", "bias": "bias", "t": "t", "mean": "running_mean", "var": "running_var",
+}
 
 
 def torch_key(path: tuple[str, ...]) -> str:
@@ -104,7 +106,9 @@ def convert_calf(checkpoint: Mapping[str, Any], model: CALF, example_inputs: Map
                 continue
             flat[path] = value
         variables[collection] = traverse_util.unflatten_dict(flat) if flat else {}
-    dropped = {key: "the official model creates it but never uses it" for key in state if key.startswith("edge_encoder.")}
-    dropped.update({key: "BatchNorm step counter" for key in state if key.endswith("num_batches_tracked") and key not in used})
+    dropped = {key: "the official model creates it but never uses it"
+               for key in state if key.startswith("edge_encoder.")}
+    dropped.update({key: "BatchNorm step counter"
+                    for key in state if key.endswith("num_batches_tracked") and key not in used})
     check_consumed(state, used, dropped, problems, "CALF")
     return Conversion(variables, dropped)

@@ -19,6 +19,7 @@ def convert_resnet34(checkpoint: Mapping[str, Any]) -> Conversion:
     """A torchvision `resnet34` checkpoint -> {"params": ..., "batch_stats": ...} of ResNet34."""
     state = unwrap_state_dict(checkpoint)
     variables, used, problems = rename(state, abstract_variables(ResNet34(), (1, 64, 64, 3)))
-    dropped = {key: "ImageNet classifier of torchvision's ResNet-34" for key in ("fc.weight", "fc.bias") if key in state}
+    dropped = {key: "ImageNet classifier of torchvision's ResNet-34"
+               for key in ("fc.weight", "fc.bias") if key in state}
     check_consumed(state, used, dropped, problems, "ResNet-34")
     return Conversion(variables, dropped)

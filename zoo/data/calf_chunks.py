@@ -122,7 +122,7 @@ class ChunkSampler:
         if len(shifts) < t:  # a half shorter than a chunk: the padding carries no loss
             shifts = np.concatenate([shifts, np.full((t - len(shifts), shifts.shape[1]), -1, np.float32)])
         shifts = shifts.copy()
-        border = int(math.ceil(self.receptive_field / 2))
+        border = math.ceil(self.receptive_field / 2)
         shifts[:border] = -1
         shifts[t - border:] = -1
         targets, _ = spotting_targets(shifts, self.num_detections)

@@ -171,7 +171,8 @@ def read_players(path: str | os.PathLike) -> HalfPlayers:
             if not (isinstance(box, list) and len(box) == 4 and all(_is_number(v) for v in box)):
                 raise FrameDetectionsError(path, f"frame {i}, box {j}: expected [x1, y1, x2, y2], got {box!r:.80}")
             if not (isinstance(color, list) and len(color) >= 3 and all(_is_number(v) for v in color[:3])):
-                raise FrameDetectionsError(path, f"frame {i}, box {j}: expected a colour of 3 numbers, got {color!r:.80}")
+                raise FrameDetectionsError(
+                    path, f"frame {i}, box {j}: expected a colour of 3 numbers, got {color!r:.80}")
             boxes.append(box)
             colors.append(color[:3])
         if frame_scores is None:
@@ -213,7 +214,7 @@ def write_players(path: str | os.PathLike, players: HalfPlayers) -> None:
         frame = slice(starts[f], starts[f + 1])
         predictions.append({
             "bboxes": [[round(float(v), 1) for v in box] for box in players.boxes[frame]],
-            "colors": [[int(round(float(v))) for v in color] for color in players.colors[frame]],
+            "colors": [[round(float(v)) for v in color] for color in players.colors[frame]],
             "scores": [round(float(v), 3) for v in players.scores[frame]],
         })
     _write(path, players.image_size, predictions)

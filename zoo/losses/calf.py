@@ -180,7 +180,7 @@ def context_aware_loss(
     x = shifts
     k0, k1, k2, k3 = (k[i] for i in range(4))
     q = 1.0 - segmentation
-    log = lambda v: jnp.log(jnp.maximum(v, 1e-12))  # noqa: E731 - finite where a zone is not taken
+    log = lambda v: jnp.log(jnp.maximum(v, 1e-12))
     log_miss, log_hit = np.log(miss_radius), np.log(1.0 - hit_radius)
     far = jnp.maximum(0.0, -log(q) + log_miss)
     ramp_before = jnp.maximum(0.0, -log(q + (1.0 - q) * (jnp.clip(x, k0, k1) - k0) / (k1 - k0)) + log_miss)

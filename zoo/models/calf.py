@@ -53,7 +53,7 @@ PYRAMID_WIDTHS = (4, 8, 16, 32)  # channels per pyramid level, times the multipl
 
 
 def pyramid_kernels(receptive_field: int) -> tuple[int, ...]:
-    return tuple(int(math.ceil(receptive_field / d)) for d in PYRAMID_DIVISORS)
+    return tuple(math.ceil(receptive_field / d) for d in PYRAMID_DIVISORS)
 
 
 def same_padding(kernel: int) -> tuple[int, int]:
@@ -167,7 +167,7 @@ class CALF(nn.Module):
         if self.context == "topview_images":
             return TopViewImageBranch(m, self.receptive_field, name="topview")(inputs["topview_images"])
         b, t = inputs["graph_nodes"].shape[:2]
-        flat = lambda x: einops.rearrange(x, "b t ... -> (b t) ...")  # noqa: E731
+        flat = lambda x: einops.rearrange(x, "b t ... -> (b t) ...")
         graph = DeeperGCN(
             76 * m, hidden=self.graph_hidden, num_layers=self.graph_layers, dropout_rate=self.graph_dropout,
             edge_distance=self.graph_edge_distance, aggregation=self.graph_aggregation, name="graph",

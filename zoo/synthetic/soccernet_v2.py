@@ -185,7 +185,9 @@ def write_game(
     return folder
 
 
-def write_players(folder: str, game: str, events: Mapping[int, list[dict]], durations: Mapping[int, int], seed: int) -> None:
+def write_players(
+    folder: str, game: str, events: Mapping[int, list[dict]], durations: Mapping[int, int], seed: int
+) -> None:
     """Writes the calibration and player-detection files of both halves of a game folder."""
     sides = _rng(seed, "sides", game)
     home_sign = float(sides.choice([-1.0, 1.0]))

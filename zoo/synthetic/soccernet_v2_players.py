@@ -170,7 +170,8 @@ def _windows(events: Sequence[dict], num_frames: int, fps: int) -> list[tuple[in
         if event["label"] in LAYOUT_LEAD_S:
             start = max(frame - int(LAYOUT_LEAD_S[event["label"]] * fps), previous + 2, 0)
             blend_start = max(start - int(BLEND_S * fps), previous + 1, 0)
-            windows.append((blend_start, min(start, frame), min(frame + int(LAYOUT_TAIL_S * fps), num_frames - 1), event))
+            end = min(frame + int(LAYOUT_TAIL_S * fps), num_frames - 1)
+            windows.append((blend_start, min(start, frame), end, event))
         previous = frame
     return windows
 
@@ -254,7 +255,8 @@ def half_detections(
     boxes = boxes + rng.normal(0, 0.7, boxes.shape)
     detected = (
         foot_front & head_front & (tall > 2)
-        & (foot_px[..., 0] >= 0) & (foot_px[..., 0] < width) & (foot_px[..., 1] >= 0) & (foot_px[..., 1] < height + 0.25 * tall)
+        & (foot_px[..., 0] >= 0) & (foot_px[..., 0] < width)
+        & (foot_px[..., 1] >= 0) & (foot_px[..., 1] < height + 0.25 * tall)  # feet may be just out of the picture
         & (rng.uniform(size=(f, PEOPLE)) > MISSED_DETECTION))
     boxes = np.clip(boxes, 0, [width - 1, height - 1, width - 1, height - 1])
     frame, person = np.nonzero(detected)
@@ -268,8 +270,9 @@ def half_detections(
     confidence = rng.uniform(0.78, 0.99, f)
     # On close-ups CCBV is lost: a wrong camera with a low confidence.
     wrong = Camera.create(
-        pan_degrees=cameras.pan_degrees + rng.uniform(-25, 25, f), tilt_degrees=cameras.tilt_degrees + rng.uniform(-5, 5, f),
-        roll_degrees=np.zeros(f), position=cameras.position, focal_length=cameras.focal_length * rng.uniform(0.3, 1.0, (f, 1)),
+        pan_degrees=cameras.pan_degrees + rng.uniform(-25, 25, f),
+        tilt_degrees=cameras.tilt_degrees + rng.uniform(-5, 5, f), roll_degrees=np.zeros(f),
+        position=cameras.position, focal_length=cameras.focal_length * rng.uniform(0.3, 1.0, (f, 1)),
         principal_point=cameras.principal_point)
     homography = np.where(close_up[:, None, None], wrong.pitch_homography(), homography)
     confidence = np.where(close_up, rng.uniform(0.05, 0.7, f), confidence)

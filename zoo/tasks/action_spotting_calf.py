@@ -49,6 +49,7 @@ from zoo.formats import spotting as spotting_format
 from zoo.geometry import topview
 from zoo.losses import calf as calf_loss
 from zoo.metrics import spotting as spotting_metric
+from zoo.models import topview_resnet
 from zoo.postprocess.chunk_spotting import chunk_frames, merge_class_subsets, stitch_spotting
 from zoo.postprocess.nms import greedy_nms
 from zoo.synthetic import soccernet_v2 as synthetic
@@ -81,7 +82,7 @@ def classes_of(config: ml_collections.ConfigDict) -> tuple[str, ...]:
 
 
 def frames(config: ml_collections.ConfigDict, seconds: float) -> int:
-    return int(round(seconds * config.data.framerate))
+    return round(seconds * config.data.framerate)
 
 
 def chunk_size(config) -> int:
@@ -194,8 +195,10 @@ def topview_features(config: ml_collections.ConfigDict, workdir: str, game: str,
     """The frozen ResNet-34 features of a half's top views, [F, 512], cached in the workdir."""
     t = config.data.topview
     settings = json.dumps({k: t[k] for k in sorted(t.keys())}, sort_keys=True)
-    key = hashlib.sha1(f"{settings}|{config.data.calibration_threshold}|{config.data.max_players}".encode()).hexdigest()[:12]
-    path = os.path.join(workdir, "topview_features", key, game, f"{half}_resnet34.npy")
+    weights = t.backbone_weights
+    stamp = f"{os.path.getsize(weights)}:{os.path.getmtime(weights)}" if weights and os.path.exists(weights) else ""
+    key = hashlib.sha1(f"{settings}|{stamp}|{config.data.calibration_threshold}|{config.data.max_players}".encode())
+    path = os.path.join(workdir, "topview_features", key.hexdigest()[:12], game, f"{half}_resnet34.npy")
     if os.path.exists(path):
         features = np.load(path)
         if len(features) == scene.num_frames:
@@ -211,15 +214,15 @@ def topview_features(config: ml_collections.ConfigDict, workdir: str, game: str,
         chunks.append(np.asarray(extract(images))[:valid])
     features = np.concatenate(chunks).astype(np.float32)
     os.makedirs(os.path.dirname(path), exist_ok=True)
-    np.save(path, features)
+    partial = f"{path}.{os.getpid()}.npy"  # every process of a multi-host run computes it: write atomically
+    np.save(partial, features)
+    os.replace(partial, path)
     return features
 
 
 @functools.lru_cache(maxsize=2)
 def _feature_extractor(settings: str):
     """jit(images -> ResNet-34 average pool) with the configured weights (cached per settings)."""
-    from zoo.models import topview_resnet
-
     t = json.loads(settings)
     network = topview_resnet.ResNet34(stage_sizes=tuple(t["backbone_blocks"]))
     if t["backbone_weights"]:
@@ -385,7 +388,9 @@ def _records(per_network: list[tuple[dict, tuple[str, ...]]]) -> list[dict]:
     return records
 
 
-def predict_split(config: ml_collections.ConfigDict, workdir: str, models: Models, split: str, shard: Shard) -> list[dict]:
+def predict_split(
+    config: ml_collections.ConfigDict, workdir: str, models: Models, split: str, shard: Shard
+) -> list[dict]:
     """Spots of every game of this process's shard: one record per game (picklable).
 
     A config with `config.pipeline.patterned` and `config.pipeline.fuzzy` merges the spots of those
@@ -410,7 +415,9 @@ def write_submission(config: ml_collections.ConfigDict, records: list[dict], out
             confidence=record["confidence"], framerate=config.data.framerate, classes=CLASSES)
 
 
-def score(config: ml_collections.ConfigDict, workdir: str, split: str, output_dir: str, records: list[dict]) -> Scores | None:
+def score(
+    config: ml_collections.ConfigDict, workdir: str, split: str, output_dir: str, records: list[dict]
+) -> Scores | None:
     """Average-mAP of what was written (tight and loose), with the patterned / fuzzy class means."""
     if split == "challenge":
         return None
