@@ -229,13 +229,17 @@ def learn(args) -> None:
     trained, records = evaluate(config, args.workdir, bind(state), split, args.steps)
     curve[args.steps] = trained
     print("trained", json.dumps(trained), flush=True)
+    on_train_split, _ = evaluate(config, args.workdir, bind(state), config.data.train_split, args.steps)
+    print("trained, on its own training split", json.dumps(on_train_split), flush=True)
     result = {"config": args.config, "set": args.set, "steps": args.steps, "split": split, "parameters": params,
               "train_seconds": train_seconds, "classes": config.data.classes, "context": config.model.context,
-              "untrained": untrained, "trained": trained, "curve": curve}
+              "untrained": untrained, "trained": trained, "curve": curve, "trained_on_train_split": on_train_split}
     with open(os.path.join(args.workdir, "learn.json"), "w") as f:
         json.dump(result, f, indent=2)
     with open(os.path.join(args.workdir, "spots.pkl"), "wb") as f:
         pickle.dump({"config": config.to_dict(), "records": records}, f)
+    with open(os.path.join(args.workdir, "variables.pkl"), "wb") as f:  # for a closer look at the network
+        pickle.dump(jax.tree.map(np.asarray, {"params": state.params, **state.model_state}), f)
 
 
 # ------------------------------------------------------------------------------------------ table
