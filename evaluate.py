@@ -1,45 +1,71 @@
-"""Evaluates a trained run on a split and writes the official submission files.
+"""Evaluates a trained run (or runs a pipeline of trained runs) on a split and writes the official
+submission files.
 
-    python evaluate.py --config configs/action_spotting/netvlad_pp.py --workdir runs/nvpp --split test
-    python evaluate.py --config ... --workdir runs/nvpp --split challenge   # zip for the server
+    python evaluate.py --workdir runs/nvpp --split test
+    python evaluate.py --workdir runs/nvpp --split challenge            # zip for the server
+    python evaluate.py --workdir runs/nvpp --split test --config.eval.nms_threshold=0.1
+    python evaluate.py --config configs/tracking/pipeline.py --workdir runs/track --split test
 
-Uses the newest checkpoint in --workdir unless --step is given. Pass the same config (and
-overrides) the run was trained with.
+The run's config comes from its workdir (config.json); `--config.<field>=...` overrides evaluation
+fields on top of it. `--config FILE` is needed only for a pipeline's first evaluation; given for a
+trained run, it must describe the same model and data. Uses the newest checkpoint unless --step.
 """
 
+import os
+import sys
+
+import ml_collections
 from absl import app, flags, logging
 from ml_collections import config_flags
 
 import zoo.tasks
 import zoo.train
-from zoo.cli import parse_flags, quiet_libraries
+from zoo import cli
+from zoo.errors import UserError
+from zoo.train import runs
+from zoo.train.evaluation import format_scores
 
-_CONFIG = config_flags.DEFINE_config_file(
-    "config", None, "Path to the run's config file, optionally with :arg.", lock_config=True,
-)
-_WORKDIR = flags.DEFINE_string("workdir", None, "The run's workdir (holds checkpoints/).")
+REPO = os.path.dirname(os.path.abspath(__file__))
+_WORKDIR = flags.DEFINE_string("workdir", None, "The run's workdir (holds config.json and checkpoints/).")
 _SPLIT = flags.DEFINE_string("split", "test", "Split to evaluate: train, valid, test or challenge.")
 _STEP = flags.DEFINE_integer("step", None, "Checkpoint step to evaluate (default: the newest).")
-flags.mark_flags_as_required(["config", "workdir"])
+flags.DEFINE_bool("verbose", False, f"Show the traceback of errors (or set {cli.VERBOSE_ENV}=1).")
+flags.mark_flags_as_required(["workdir"])
 
 
+def _define_config(argv) -> None:
+    """--config is the given file, or else the workdir's config.json, with --config.<field> overrides."""
+    if cli.config_spec(argv) is not None:
+        config_flags.DEFINE_config_file("config", None, "A config file (:variant), for a pipeline's first "
+                                        "evaluation.", lock_config=True)
+        return
+    workdir = cli.flag_value(argv, "workdir")
+    saved = runs.read_config(workdir) if workdir and os.path.isdir(workdir) else None
+    config_flags.DEFINE_config_dict("config", saved if saved is not None else ml_collections.ConfigDict(),
+                                    "The run's config.json, with --config.<field>=... overrides.", lock_config=True)
+
+
+@cli.user_errors
 def main(argv):
     if len(argv) > 1:
-        raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
-    quiet_libraries()
-    config = _CONFIG.value
+        raise UserError(f"unexpected arguments {argv[1:]}.")
+    cli.quiet_libraries()
+    workdir = _WORKDIR.value
+    config = flags.FLAGS.config
+    if "task" not in config:
+        config = runs.require_config(workdir)  # says why the workdir has none
+    logging.info(cli.describe_config(sys.argv, workdir))
     task = zoo.tasks.get_task(config.task)
-    results, output_dir = zoo.train.evaluate_checkpoint(
-        config, _WORKDIR.value, task, _SPLIT.value, _STEP.value
-    )
+    scores, output_dir = zoo.train.evaluate_checkpoint(config, workdir, task, _SPLIT.value, _STEP.value,
+                                                       get_task=zoo.tasks.get_task)
     print(f"\nSubmission files: {output_dir}/ and {output_dir}.zip")
-    if results:
+    if scores is not None:
         print(f"Metrics on {_SPLIT.value}:")
-        for name, value in sorted(results.items()):
-            print(f"  {name:28s} {value:.4f}")
+        print("\n".join(format_scores(scores)))
     else:
-        logging.info("No labels for split %s: nothing to score locally.", _SPLIT.value)
+        print(f"No labels for split {_SPLIT.value}: nothing to score locally.")
 
 
 if __name__ == "__main__":
-    app.run(main, flags_parser=parse_flags)
+    _define_config(sys.argv)
+    app.run(main, flags_parser=lambda argv: cli.parse_flags(argv, help_text=__doc__, repo=REPO))

@@ -43,7 +43,7 @@ from zoo.formats.spotting import (
     PREDICTION_FILE,
     write_predictions,
 )
-from zoo.metrics import spotting
+from zoo.metrics import spotting, team_spotting
 
 # ------------------------------------------------------------------------------------------------
 # Synthetic games
@@ -245,7 +245,7 @@ def benchmark(quick: bool = False) -> list[dict]:
         })
         official_s, zoo_s, difference, reference = race(
             lambda: official_team(root, games),
-            lambda: spotting.evaluate_team(root / "labels", root / "predictions"),
+            lambda: team_spotting.evaluate_team(root / "labels", root / "predictions"),
             rounds,
         )
         rows.append({

@@ -31,12 +31,14 @@ def base() -> ml_collections.ConfigDict:
     config.train.async_checkpoints = True  # save in the background; the loop waits only when it must
 
     config.optimizer = ml_collections.ConfigDict()
-    config.optimizer.name = "adam"  # adam | adamw
+    config.optimizer.name = "adam"  # adam | adamw | sgd
     config.optimizer.learning_rate = 1e-3
     config.optimizer.weight_decay = 1e-4  # adamw only
     config.optimizer.b1 = 0.9
     config.optimizer.b2 = 0.999
     config.optimizer.eps = 1e-8
+    config.optimizer.momentum = 0.9  # sgd only
+    config.optimizer.nesterov = False  # sgd only
     config.optimizer.clip_norm = 0.0  # global gradient-norm clipping; 0 disables
     config.optimizer.schedule = "constant"  # constant | cosine | plateau
     config.optimizer.warmup_steps = 0

@@ -12,7 +12,9 @@ import pytest
 
 from configs.ball_spotting import e2e_spot, tdeed, tdeed_team_joint
 from zoo.formats import spotting as spotting_format
+from zoo.formats import spotting_submission
 from zoo.metrics import spotting as spotting_metric
+from zoo.metrics import team_spotting
 from zoo.tasks import ball_spotting
 from zoo.train import train_and_evaluate
 
@@ -37,7 +39,7 @@ def team_run(tmp_path_factory):
     class-balanced events), evaluated on test."""
     workdir = str(tmp_path_factory.mktemp("tdeed"))
     config = _tiny(tdeed, **{"data.event_clip_fraction": 0.5})
-    results = train_and_evaluate(config, workdir, ball_spotting.TASK)
+    results = train_and_evaluate(config, workdir, ball_spotting.TASK).headline
     return config, workdir, results
 
 
@@ -55,11 +57,11 @@ def test_team_model_writes_files_the_official_team_metric_scores_as_reported(tea
     labels_root = os.path.join(workdir, "synthetic_ball_2025")
     with zipfile.ZipFile(out + ".zip") as archive:
         games = [n.rsplit("/", 1)[0] for n in archive.namelist() if n.endswith("results_spotting.json")]
-    scores = spotting_metric.evaluate_team(labels_root, out + ".zip", classes=spotting_format.CLASSES_BALL,
-                                           games=games)
+    scores = team_spotting.evaluate_team(labels_root, out + ".zip", classes=spotting_format.CLASSES_BALL,
+                                         games=games)
     np.testing.assert_allclose(scores["mAP"], results["mAP"], rtol=1e-12, equal_nan=True)
     np.testing.assert_allclose(scores["mAP_no_team"], results["mAP_no_team"], rtol=1e-12, equal_nan=True)
-    assert spotting_format.validate_submission(out + ".zip", task="team_ball_spotting") == []
+    assert spotting_submission.validate_submission(out + ".zip", task="team_ball_spotting") == []
     with zipfile.ZipFile(out + ".zip") as archive:
         name = next(n for n in archive.namelist() if n.endswith("results_spotting.json"))
         predictions = json.loads(archive.read(name))["predictions"]
@@ -71,16 +73,17 @@ def test_e2e_spot_on_2023_halves_writes_files_scored_as_reported(tmp_path):
     """E2E-Spot's evaluation on the 2023 layout (two halves, PASS / DRIVE, no team). Its training
     step is checked against PyTorch in test_ball_models.py; a fresh model is enough here."""
     from zoo.train import mesh as mesh_lib
+    from zoo.train.evaluation import evaluate_variables
     from zoo.train.optimizer import make_optimizer
-    from zoo.train.step import init_train_state, make_predictor
+    from zoo.train.step import init_train_state
 
     config = _tiny(e2e_spot, **{"data.dataset": "2023", "model.team_mode": "none"})
     workdir = str(tmp_path / "e2e")
-    mesh = mesh_lib.make_mesh()
     model = ball_spotting.make_model(config)
-    state, _ = init_train_state(model, make_optimizer(config, 1), ball_spotting.example_inputs(config), 0, mesh)
+    state, _ = init_train_state(model, make_optimizer(config, 1), ball_spotting.example_inputs(config), 0,
+                                mesh_lib.make_mesh())
     out = str(tmp_path / "predictions" / "test")
-    results = ball_spotting.evaluate(config, workdir, make_predictor(model, mesh, 4)(state), "test", out)
+    results = evaluate_variables(ball_spotting.TASK, config, workdir, state, "test", out).headline
     with zipfile.ZipFile(out + ".zip") as archive:
         names = [n for n in archive.namelist() if n.endswith("results_spotting.json")]
         halves = {p["half"] for n in names for p in json.loads(archive.read(n))["predictions"]}
@@ -90,7 +93,7 @@ def test_e2e_spot_on_2023_halves_writes_files_scored_as_reported(tmp_path):
         os.path.join(workdir, "synthetic_ball_2023"), out + ".zip", metric="at1",
         label_file="Labels-ball.json", games=[n.rsplit("/", 1)[0] for n in names])
     np.testing.assert_allclose(results["mAP"], scores["a_mAP"], rtol=1e-12)
-    assert spotting_format.validate_submission(out + ".zip", task="ball_spotting_2023") == []
+    assert spotting_submission.validate_submission(out + ".zip", task="ball_spotting_2023") == []
 
 
 def test_team_joint_model_has_class_by_team_outputs_and_no_team_head():
@@ -158,11 +161,11 @@ def test_predict_spots_actions_in_a_video_file_given_only_its_path(team_run, tmp
          "--video", str(tmp_path / "nope.mp4")], capture_output=True, text=True,
         cwd=os.path.dirname(os.path.dirname(__file__)))
     assert missing.returncode == 1 and "nope.mp4: no such video file" in missing.stderr
+    assert missing.stderr.strip().count("\n") == 0  # one line, no traceback
 
 
 def test_team_recipes_need_team_labels():
-    config = _tiny(tdeed, **{"data.dataset": "2024"})
     with pytest.raises(ValueError, match="needs team labels"):
-        ball_spotting.make_model(config)
+        ball_spotting.check_config(_tiny(tdeed, **{"data.dataset": "2024"}))
     with pytest.raises(ValueError, match="no team head"):
-        ball_spotting.make_model(_tiny(e2e_spot, **{"model.team_mode": "head"}))
+        ball_spotting.check_config(_tiny(e2e_spot, **{"model.team_mode": "head"}))

@@ -28,7 +28,10 @@ from zoo.train import checkpoint as ckpt
 from zoo.train import evaluate_checkpoint, train_and_evaluate
 from zoo.train import mesh as mesh_lib
 from zoo.train.optimizer import make_optimizer
-from zoo.train.step import init_train_state, make_predictor
+from zoo.train.evaluation import evaluate_variables
+from zoo.errors import UserError
+from zoo.train.runs import RunConflictError
+from zoo.train.step import init_train_state
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TINY_GAMES = {"train": 6, "valid": 1, "test": 1, "challenge": 1}
@@ -71,7 +74,7 @@ def test_default_run_trains_on_synthetic_data_checkpoints_and_writes_official_fi
     workdir = str(tmp_path / "run")
     config = _tiny()  # no manual_dir: the synthetic default
     with caplog.at_level(logging.INFO):
-        results = train_and_evaluate(config, workdir, action_spotting.TASK)
+        results = train_and_evaluate(config, workdir, action_spotting.TASK).headline
     assert any("writing synthetic SoccerNet-v2" in r.getMessage() for r in caplog.records)
     assert os.path.isfile(os.path.join(workdir, "synthetic_soccernet_v2", "england_epl", "2014-2015",
                                        "2015-02-21 - 18-00 Chelsea 1 - 1 Burnley", "Labels-v2.json"))
@@ -107,9 +110,12 @@ def test_default_run_trains_on_synthetic_data_checkpoints_and_writes_official_fi
     # evaluate.py's path: the newest checkpoint gives the same numbers; challenge gives a zip only.
     again, folder = evaluate_checkpoint(config, workdir, action_spotting.TASK, "test")
     assert folder == out
-    assert again == pytest.approx(results, abs=1e-9)
+    assert again.headline == pytest.approx(results, abs=1e-9)
+    metrics = json.load(open(os.path.join(out, "metrics.json")))
+    assert metrics["headline"] == pytest.approx(results, abs=1e-9) and metrics["step"] == 12
+    assert set(metrics["loose"]) >= {"a_mAP", "a_mAP_per_class", "a_mAP_visible"}
     challenge, folder = evaluate_checkpoint(config, workdir, action_spotting.TASK, "challenge")
-    assert challenge == {}
+    assert challenge is None
     with zipfile.ZipFile(folder + ".zip") as z:
         assert z.namelist() == [f"{list_games('challenge')[0]}/results_spotting.json"]
 
@@ -119,8 +125,8 @@ def _untrained_scores(config, workdir):
     model = action_spotting.make_model(config)
     tx = make_optimizer(config, config.train.num_steps)
     state, _ = init_train_state(model, tx, action_spotting.example_inputs(config), config.seed, mesh)
-    predictor = make_predictor(model, mesh, config.eval.batch_size)(state)
-    return action_spotting.evaluate(config, workdir, predictor, "test", os.path.join(workdir, "untrained"))
+    return evaluate_variables(action_spotting.TASK, config, workdir, state, "test",
+                              os.path.join(workdir, "untrained")).headline
 
 
 def test_training_beats_an_untrained_model_by_far(data, tmp_path):
@@ -130,7 +136,7 @@ def test_training_beats_an_untrained_model_by_far(data, tmp_path):
         "optimizer.learning_rate": 3e-3,
     })
     workdir = str(tmp_path / "run")
-    trained = train_and_evaluate(config, workdir, action_spotting.TASK)
+    trained = train_and_evaluate(config, workdir, action_spotting.TASK).headline
     untrained = _untrained_scores(config, workdir)
     assert trained["a_mAP_loose"] > untrained["a_mAP_loose"] + 0.25, (trained, untrained)
     assert trained["a_mAP_loose"] > 0.4
@@ -208,6 +214,9 @@ def test_sigkill_then_same_command_resumes_to_the_same_params(data, tmp_path):
     assert "Resumed from" in resumed.stderr
     expected, got = _final_params(straight, 400), _final_params(killed, 400)
     jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7), expected, got)
+    # The steps redone after the kill are logged once: the rows past the restored step were dropped.
+    rows = [json.loads(line) for line in open(os.path.join(killed, "metrics.jsonl"))]
+    assert [r["step"] for r in rows if r["split"] == "train"] == list(range(20, 401, 20))
 
 
 def test_config_typo_is_a_clear_error_listing_the_valid_fields(tmp_path):
@@ -266,17 +275,18 @@ def test_init_from_exclude_leaves_a_head_of_other_classes_fresh(tmp_path):
 
 
 def test_a_data_dir_built_from_other_data_is_not_read_silently(data, tmp_path):
-    workdir = str(tmp_path / "run")
-    config = _tiny(**{"train.num_steps": 1, "eval.split": ""})  # the synthetic default
-    train_and_evaluate(config, workdir, action_spotting.TASK)
-    real = _tiny(**{"data.manual_dir": data[0], "train.num_steps": 2, "eval.split": ""})
-    with pytest.raises(ValueError, match="was built from .*delete"):
-        train_and_evaluate(real, workdir, action_spotting.TASK)
+    shared = str(tmp_path / "tfds")  # two runs, one data_dir
+    config = _tiny(**{"train.num_steps": 1, "eval.split": "", "data.data_dir": shared})  # synthetic
+    train_and_evaluate(config, str(tmp_path / "first"), action_spotting.TASK)
+    real = _tiny(**{"data.manual_dir": data[0], "train.num_steps": 2, "eval.split": "", "data.data_dir": shared})
+    with pytest.raises(UserError, match="was built from .*delete"):
+        train_and_evaluate(real, str(tmp_path / "second"), action_spotting.TASK)
 
 
 def test_other_synthetic_settings_in_the_same_workdir_are_refused(tmp_path):
     workdir = str(tmp_path / "run")
     train_and_evaluate(_tiny(**{"train.num_steps": 1, "eval.split": ""}), workdir, action_spotting.TASK)
     bigger = _tiny(**{"train.num_steps": 1, "eval.split": "", "data.synthetic.events_per_half": 13})
-    with pytest.raises(ValueError, match="was built from"):
+    with pytest.raises(RunConflictError, match="data.synthetic.events_per_half is 12 there, 13 here.*"
+                       "--config.data.synthetic.events_per_half=12"):
         train_and_evaluate(bigger, workdir, action_spotting.TASK)

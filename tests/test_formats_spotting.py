@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from SoccerNet.Evaluation.utils import EVENT_DICTIONARY_V2
 
-from zoo.formats import spotting
+from zoo.formats import spotting, spotting_fast
 from zoo.formats.spotting import Annotation, SpottingFormatError
 
 
@@ -133,7 +133,7 @@ def test_bad_label_files_name_the_file_and_the_problem(tmp_path, document, probl
     assert error.value.path == path
     # The metrics' column-wise reader refuses the same files with the same error.
     with pytest.raises(SpottingFormatError) as same:
-        spotting.parse_label_arrays(document, path=path)
+        spotting_fast.parse_label_arrays(document, path=path)
     assert str(same.value) == str(error.value)
 
 
@@ -435,7 +435,7 @@ def test_label_arrays_equal_the_annotations():
     classes = ("PASS", "DRIVE", "GOAL")
     document = {"annotations": entries}
     for team in (False, True):
-        arrays = spotting.parse_label_arrays(document, path="x", classes=classes,
+        arrays = spotting_fast.parse_label_arrays(document, path="x", classes=classes,
                                              on_unknown_label="ignore", team=team)
         annotations = spotting.parse_labels(document, path="x", classes=classes,
                                             on_unknown_label="ignore", team=team)
@@ -447,7 +447,7 @@ def test_label_arrays_equal_the_annotations():
         for framerate in (1, 2, 25):
             assert arrays.frames(framerate).tolist() == [a.frame(framerate) for a in annotations]
     entries.append({"gameTime": "1 - 00:10", "label": "Dribble", "position": "1.5"})
-    arrays = spotting.parse_label_arrays(document, path="x", classes=classes, on_unknown_label="ignore")
+    arrays = spotting_fast.parse_label_arrays(document, path="x", classes=classes, on_unknown_label="ignore")
     assert len(arrays.half) == len(annotations)
 
 

@@ -6,11 +6,12 @@ import zipfile
 import numpy as np
 import pytest
 
-from zoo.formats import spotting
+from zoo.formats import spotting, spotting_submission
 from zoo.formats.splits import list_games
-from zoo.formats.spotting import PREDICTION_FILE, validate_submission
+from zoo.formats.spotting import PREDICTION_FILE
+from zoo.formats.spotting_submission import validate_submission
 from zoo.formats.validation import Problem
-from zoo.metrics import spotting as metrics
+from zoo.metrics import team_spotting as metrics
 
 GAME = "england_efl/2019-2020/2019-10-01 - Reading - Fulham"
 MEMBER = f"{GAME}/{PREDICTION_FILE}"
@@ -47,7 +48,7 @@ def problems_of(tmp_path, predictions, task="action_spotting", document=None):
     return validate_submission(path, task=task)
 
 
-@pytest.mark.parametrize("task", list(spotting.SUBMISSION_TASKS))
+@pytest.mark.parametrize("task", list(spotting_submission.SUBMISSION_TASKS))
 def test_a_valid_submission_has_no_problem(tmp_path, task):
     assert problems_of(tmp_path, [entry(task)], task) == []
 

@@ -31,7 +31,7 @@ from zoo.formats.spotting import (
     PREDICTION_FILE,
     SpottingFormatError,
 )
-from zoo.metrics import spotting
+from zoo.metrics import spotting, team_spotting
 
 FPS = 25
 SIZE = 120 * 60 * FPS
@@ -286,7 +286,7 @@ def events_of(labels_doc, predictions_doc, classes=CLASSES_BALL):
     """The array API's inputs, read from the documents."""
     index = {c: i for i, c in enumerate(classes)}
     annotations = labels_doc["annotations"]
-    labels = spotting.TeamEvents(
+    labels = team_spotting.TeamEvents(
         np.array([int(FPS * (int(a["position"]) / 1000)) if "position" in a else
                   FPS * formats.parse_game_time(a["gameTime"], path="x")[1] for a in annotations]),
         np.array([index[a["label"]] for a in annotations]),
@@ -294,7 +294,7 @@ def events_of(labels_doc, predictions_doc, classes=CLASSES_BALL):
         np.array([-1.0 if a["visibility"] == "not shown" else 1.0 for a in annotations]),
     )
     entries = predictions_doc["predictions"]
-    predictions = spotting.TeamEvents(
+    predictions = team_spotting.TeamEvents(
         np.array([int(FPS * (int(p["position"]) / 1000)) for p in entries]),
         np.array([index[p["label"]] for p in entries]),
         np.array([("left", "right").index(p["team"]) for p in entries]),
@@ -322,12 +322,12 @@ def test_team_map_equals_the_official_on_random_games(tmp_path, seed):
     """Two games at 1 s (the challenge metric); one game under the five tight tolerances."""
     metric = "at1" if seed < 2 else "tight"
     games = team_random_games(tmp_path, seed, num_games=2 if metric == "at1" else 1)
-    result = spotting.evaluate_team(tmp_path / "labels", tmp_path / "predictions", metric=metric)
+    result = team_spotting.evaluate_team(tmp_path / "labels", tmp_path / "predictions", metric=metric)
     reference = official_team_map(*load_docs(tmp_path, games), metric=metric)
-    assert_same(reference, result, spotting.TEAM_RESULT_KEYS)
+    assert_same(reference, result, team_spotting.TEAM_RESULT_KEYS)
     # The array API gives the same numbers from events in memory.
     events = [events_of(l, p) for l, p in zip(*load_docs(tmp_path, games))]
-    arrays = spotting.team_average_map([l for l, _ in events], [p for _, p in events], metric=metric)
+    arrays = team_spotting.team_average_map([l for l, _ in events], [p for _, p in events], metric=metric)
     assert arrays == result
 
 
@@ -339,9 +339,9 @@ def test_team_map_with_few_classes_and_nan_weights_equals_the_official(tmp_path)
     for game in games:
         write_game(tmp_path, game, *random_game(rng, ["PASS", "DRIVE", "SHOT"], 40, 120))
     with pytest.warns(RuntimeWarning, match="N_left \\+ N_right == 0"):
-        result = spotting.evaluate_team(tmp_path / "labels", tmp_path / "predictions")
+        result = team_spotting.evaluate_team(tmp_path / "labels", tmp_path / "predictions")
     reference = official_team_map(*load_docs(tmp_path, games))
-    assert_same(reference, result, spotting.TEAM_RESULT_KEYS)
+    assert_same(reference, result, team_spotting.TEAM_RESULT_KEYS)
     assert math.isnan(result["mAP"]) and not math.isnan(result["mAP_no_team"])
     assert math.isnan(result["mAP_per_class"][CLASSES_BALL.index("GOAL")])
 
@@ -350,9 +350,9 @@ def team_case(tmp_path, annotations, predictions, classes=("PASS", "DRIVE")):
     write_game(tmp_path, "league/season/game", annotations, predictions)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        result = spotting.evaluate_team(tmp_path / "labels", tmp_path / "predictions", classes=classes)
+        result = team_spotting.evaluate_team(tmp_path / "labels", tmp_path / "predictions", classes=classes)
     reference = official_team_map(*load_docs(tmp_path, ["league/season/game"]), classes=classes)
-    assert_same(reference, result, spotting.TEAM_RESULT_KEYS)
+    assert_same(reference, result, team_spotting.TEAM_RESULT_KEYS)
     return result
 
 
@@ -434,7 +434,7 @@ def test_team_bad_files_are_named(tmp_path, labels, predictions, where, problem)
     """Where the official raises KeyError (or drops a half-2 label), the file and entry are named."""
     write_game(tmp_path, "league/season/game", labels, predictions)
     with pytest.raises(SpottingFormatError) as error:
-        spotting.evaluate_team(tmp_path / "labels", tmp_path / "predictions")
+        team_spotting.evaluate_team(tmp_path / "labels", tmp_path / "predictions")
     assert f"league/season/game/{where}" in str(error.value) and problem in str(error.value)
 
 
@@ -443,32 +443,32 @@ def test_team_predictions_may_omit_half(tmp_path):
     del entry["half"]
     write_game(tmp_path, "league/season/game", [gt(1000, "PASS"), gt(1000, "DRIVE", "right")],
                [entry])
-    result = spotting.evaluate_team(tmp_path / "labels", tmp_path / "predictions",
+    result = team_spotting.evaluate_team(tmp_path / "labels", tmp_path / "predictions",
                                     classes=("PASS", "DRIVE"))
     assert result["mAP_per_class"] == [1.0, 0.0]
 
 
 def test_team_array_api_checks_its_inputs():
-    good = spotting.TeamEvents(np.array([5]), np.array([0]), np.array([1]), np.array([1.0]))
+    good = team_spotting.TeamEvents(np.array([5]), np.array([0]), np.array([1]), np.array([1.0]))
     with pytest.raises(ValueError, match="team must be 0"):
-        spotting.team_average_map([good._replace(team=np.array([2]))], [good])
+        team_spotting.team_average_map([good._replace(team=np.array([2]))], [good])
     with pytest.raises(ValueError, match="label values"):
-        spotting.team_average_map([good._replace(value=np.array([0.5]))], [good])
+        team_spotting.team_average_map([good._replace(value=np.array([0.5]))], [good])
     with pytest.raises(ValueError, match="class_index"):
-        spotting.team_average_map([good], [good._replace(class_index=np.array([12]))])
+        team_spotting.team_average_map([good], [good._replace(class_index=np.array([12]))])
     with pytest.raises(ValueError, match="frames must be >= 0"):
-        spotting.team_average_map([good], [good._replace(frame=np.array([-1]))])
+        team_spotting.team_average_map([good], [good._replace(frame=np.array([-1]))])
     with pytest.raises(ValueError, match="1 label games but 0"):
-        spotting.team_average_map([good], [])
+        team_spotting.team_average_map([good], [])
 
 
 def test_team_split_names_use_the_ball_lists(tmp_path):
     team_random_games(tmp_path, 0, num_games=1)
     with pytest.raises(FileNotFoundError, match="2 game.*no Labels-ball.json") as error:
-        spotting.evaluate_team(tmp_path / "labels", tmp_path / "predictions", games="test")
+        team_spotting.evaluate_team(tmp_path / "labels", tmp_path / "predictions", games="test")
     assert "Reading - Fulham" in str(error.value)
     with pytest.raises(FileNotFoundError, match="(?s)1 game.*Middlesbrough"):
-        spotting.evaluate_team(tmp_path / "labels", tmp_path / "predictions", games="val")
+        team_spotting.evaluate_team(tmp_path / "labels", tmp_path / "predictions", games="val")
 
 
 # ------------------------------------------------------------------------------------------------
@@ -486,9 +486,11 @@ def test_cli_ball_and_team_tasks(ball_2024, capsys):
 
     assert spotting.main([*paths, "--task", "team_ball", "--split", "test"]) == 0
     out = capsys.readouterr().out
-    team = spotting.evaluate_team(ball_2024 / "labels", ball_2024 / "predictions")
+    team = team_spotting.evaluate_team(ball_2024 / "labels", ball_2024 / "predictions")
     assert "Team mAP (at1)" in out
     assert f"{100 * team['mAP']:.2f}" in out and f"{100 * team['mAP_no_team']:.2f}" in out
 
-    with pytest.raises(SpottingFormatError, match="unknown label"):
+    with pytest.raises(SystemExit):  # a user error: one line, no traceback
         spotting.main([*paths, "--task", "ball2023"])
+    error = capsys.readouterr().err
+    assert error.startswith("error: ") and "unknown label" in error

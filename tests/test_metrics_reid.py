@@ -8,6 +8,7 @@ import re
 import numpy as np
 import pytest
 
+from zoo.formats import reid_fast
 from zoo.metrics import reid
 
 official = pytest.importorskip("SoccerNet.Evaluation.ReIdentification")
@@ -426,7 +427,7 @@ def test_embedding_api_refusals():
 
 @pytest.mark.parametrize("seed", range(12))
 def test_validator_flags_what_official_refuses(tmp_path, seed):
-    from zoo.formats.reid import validate_submission
+    from zoo.formats.reid_submission import validate_submission
 
     rng = np.random.default_rng(4000 + seed)
     document, actions = make_case(rng, num_actions=int(rng.integers(2, 5)), max_gallery=8)
@@ -446,7 +447,7 @@ def test_validator_flags_what_official_refuses(tmp_path, seed):
 
 
 def test_validator_problems_and_locations(tmp_path):
-    from zoo.formats.reid import validate_submission
+    from zoo.formats.reid_submission import validate_submission
 
     document, rankings = _one_action_case()  # queries 0, 1 (action 1) and 2 (action 2)
     gt, _ = write(tmp_path, document, rankings)
@@ -481,7 +482,7 @@ def test_validator_problems_and_locations(tmp_path):
 
 @pytest.mark.parametrize("seed", range(4))
 def test_fast_and_exact_paths_give_the_same_scores(tmp_path, monkeypatch, seed):
-    from zoo.formats import reid as formats
+    from zoo.formats import reid_fast as formats
 
     pytest.importorskip("msgspec")
     rng = np.random.default_rng(5000 + seed)
@@ -510,7 +511,7 @@ def test_fast_and_exact_paths_give_the_same_scores(tmp_path, monkeypatch, seed):
     ],
 )
 def test_fast_ranking_reader_leaves_anything_unusual_to_the_exact_reader(tmp_path, text):
-    from zoo.formats import reid as formats
+    from zoo.formats import reid_fast as formats
 
     pytest.importorskip("msgspec")
     path = tmp_path / "ranking_results.json"
@@ -521,7 +522,7 @@ def test_fast_ranking_reader_leaves_anything_unusual_to_the_exact_reader(tmp_pat
 
 
 def test_fast_bbox_reader_leaves_anything_unusual_to_the_exact_reader(tmp_path):
-    from zoo.formats import reid as formats
+    from zoo.formats import reid_fast as formats
 
     pytest.importorskip("msgspec")
     document, _ = _one_action_case()
@@ -543,7 +544,7 @@ def test_fast_bbox_reader_leaves_anything_unusual_to_the_exact_reader(tmp_path):
     ):
         gt.write_text(broken)
         assert formats.read_bbox_fields_fast(gt) is None, broken
-        with pytest.raises(formats.ReidFormatError):
+        with pytest.raises(reid.formats.ReidFormatError):
             reid.evaluate(gt, tmp_path / "unused.json")
 
 
@@ -592,7 +593,7 @@ def outcome(function, *args):
 
 def exact_outcome(monkeypatch, gt, ranking):
     with monkeypatch.context() as patch:
-        patch.setattr(reid.formats, "msgspec", None)
+        patch.setattr(reid_fast, "msgspec", None)
         return outcome(reid.evaluate, gt, ranking)
 
 
@@ -607,8 +608,8 @@ def test_typed_readers_take_ordinary_files(tmp_path, monkeypatch, sort, ranking_
         rankings = dict(reversed(rankings.items()))
     document = full_entries(document, sort=sort)
     gt, ranking = write(tmp_path, document, rankings)
-    columns = reid.formats.read_bbox_columns_fast(gt)
-    assert columns is not None and reid.formats.read_ranking_by_index_fast(ranking) is not None
+    columns = reid_fast.read_bbox_columns_fast(gt)
+    assert columns is not None and reid_fast.read_ranking_by_index_fast(ranking) is not None
     for subset in ("query", "gallery"):  # in file order
         entries = document[subset].values()
         assert columns[subset].bbox_idx.tolist() == [e["bbox_idx"] for e in entries]
@@ -643,13 +644,13 @@ def test_a_minus_zero_key_is_refused_as_by_the_exact_reader(
         entries = dict(reversed(entries.items()))
     document[subset] = {("-0" if key == "0" else key): entry for key, entry in entries.items()}
     gt, ranking = write(tmp_path, document, rankings)
-    assert reid.formats.read_bbox_columns_fast(gt) is None
+    assert reid_fast.read_bbox_columns_fast(gt) is None
     with pytest.raises(reid.formats.ReidFormatError, match="'-0'"):
         reid.evaluate(gt, ranking)
     # the same file with "0" is read, whichever subset comes first and wherever key 0 is
     document[subset] = entries
     gt, ranking = write(tmp_path, document, rankings)
-    assert reid.formats.read_bbox_columns_fast(gt) is not None
+    assert reid_fast.read_bbox_columns_fast(gt) is not None
     assert reid.evaluate(gt, ranking) == exact_outcome(monkeypatch, gt, ranking)
 
 
@@ -660,10 +661,10 @@ def test_a_subset_name_as_a_string_does_not_mislead_the_zero_key_check(tmp_path)
         entry["clazz"] = "gallery"  # a '"gallery"' before the top-level key
     document["gallery"] = {("-0" if k == "0" else k): e for k, e in document["gallery"].items()}
     gt, ranking = write(tmp_path, document, rankings)
-    assert reid.formats.read_bbox_columns_fast(gt) is None
+    assert reid_fast.read_bbox_columns_fast(gt) is None
     document["gallery"] = {("0" if k == "-0" else k): e for k, e in document["gallery"].items()}
     gt, ranking = write(tmp_path, document, rankings)
-    assert reid.formats.read_bbox_columns_fast(gt) is not None
+    assert reid_fast.read_bbox_columns_fast(gt) is not None
     assert reid._evaluate_fast(gt, ranking, 1) is not None
 
 
@@ -732,7 +733,7 @@ def test_a_field_given_twice_in_an_entry_reads_as_officially(tmp_path):
     document, actions = make_case(rng, num_actions=5, max_gallery=6)
     gt, ranking = write(tmp_path, full_entries(document, sort=True), rankings_of(actions))
     gt.write_text(_field_twice(gt.read_text()))
-    assert reid.formats.read_bbox_columns_fast(gt) is not None
+    assert reid_fast.read_bbox_columns_fast(gt) is not None
     assert abs(reid.evaluate(gt, ranking)["mAP"] - official_evaluate(gt, ranking)["mAP"]) <= 1e-9
 
 
@@ -759,7 +760,7 @@ def test_fast_readers_keep_reading_what_is_plainly_valid(tmp_path):
     for edit in ("indented", "escaped key", "escaped text", "non-ascii text", "gallery first",
                  "extra top-level key", "string uid", "huge uid", "huge uids", "minus zero bbox"):
         gt.write_text(GROUND_TRUTH_EDITS[f"gt {edit}"](text), encoding="utf-8")
-        assert reid.formats.read_bbox_columns_fast(gt) is not None, edit
+        assert reid_fast.read_bbox_columns_fast(gt) is not None, edit
         if edit != "huge uid":  # (no gallery sample has that uid: the exact path says so)
             assert reid._evaluate_fast(gt, ranking, 1) is not None, edit
     gt.write_text(text)

@@ -17,7 +17,14 @@ from zoo.train import checkpoint as ckpt
 from zoo.train import evaluate_checkpoint, train_and_evaluate
 from zoo.train import mesh as mesh_lib
 from zoo.train.optimizer import make_optimizer
+from zoo.train.runs import read_config, set_fields
 from zoo.train.step import init_train_state, make_predictor
+
+
+def _with(config, **overrides):
+    config = config.copy_and_resolve_references()
+    set_fields(config, overrides)
+    return config
 
 
 def _tiny(**overrides):
@@ -47,7 +54,7 @@ def run(tmp_path_factory):
     """An OSNet-AIN run on the synthetic default: (config, workdir, final results)."""
     workdir = str(tmp_path_factory.mktemp("reid") / "run")
     config = _tiny(**LEARN)
-    results = train_and_evaluate(config, workdir, reid.TASK)
+    results = train_and_evaluate(config, workdir, reid.TASK).headline
     return config, workdir, results
 
 
@@ -78,11 +85,13 @@ def test_run_writes_an_official_ranking_that_the_official_evaluator_scores_the_s
 
 def test_reranking_and_ensembles_change_the_numbers_as_configured(run):
     config, workdir, results = run
-    plain, _ = evaluate_checkpoint(config, workdir, reid.TASK, "test")
+    config = read_config(workdir)  # evaluate.py's config: the run's own, with overrides
+    plain = evaluate_checkpoint(config, workdir, reid.TASK, "test")[0].headline
     assert plain == pytest.approx(results, abs=1e-12)
 
-    reranked_config = _tiny(**LEARN, **{"eval.rerank": True, "eval.rerank_k1": 4, "eval.rerank_k2": 2})
+    reranked_config = _with(config, **{"eval.rerank": True, "eval.rerank_k1": 4, "eval.rerank_k2": 2})
     reranked, out = evaluate_checkpoint(reranked_config, workdir, reid.TASK, "test")
+    reranked = reranked.headline
     assert reranked != plain
     official = _official(os.path.join(workdir, "synthetic_soccernet_reid", "test_bbox_info.json"),
                          os.path.join(out, "ranking_results.json"))
@@ -92,21 +101,21 @@ def test_reranking_and_ensembles_change_the_numbers_as_configured(run):
     # identical members equals one member is checked on arrays in test_reid_training_parts).
     for mode in ("concat", "distance"):
         mixed, _ = evaluate_checkpoint(
-            _tiny(**LEARN, **{"eval.ensemble": (f"{workdir}:20",), "eval.ensemble_mode": mode,
-                     "eval.ensemble_weights": (1.0, 3.0)}), workdir, reid.TASK, "test")
-        assert mixed != plain
-    with pytest.raises(ValueError, match="2 runs"):
-        reid.evaluate(_tiny(**{"eval.ensemble_weights": (1.0,)}), workdir, [None, None], "test", "unused")
+            _with(config, **{"eval.ensemble": (f"{workdir}:20",), "eval.ensemble_mode": mode,
+                             "eval.ensemble_weights": (1.0, 3.0)}), workdir, reid.TASK, "test")
+        assert mixed.headline != plain
+    with pytest.raises(ValueError, match="1 entries for 2 runs"):
+        reid.check_config(_with(config, **{"eval.ensemble": (workdir,), "eval.ensemble_weights": (1.0,)}))
 
 
 def test_challenge_split_gets_a_complete_ranking(run):
     config, workdir, _ = run
-    found, out = evaluate_checkpoint(config, workdir, reid.TASK, "challenge")
+    found, out = evaluate_checkpoint(read_config(workdir), workdir, reid.TASK, "challenge")
     rankings = reid_format.read_ranking(os.path.join(out, "ranking_results.json"))
     truth = reid_format.read_bbox_info(os.path.join(workdir, "synthetic_soccernet_reid", "challenge_bbox_info.json"))
     assert set(rankings) == set(truth["query"])
     # The synthetic tree ships the organiser-only challenge ground truth, so it is scored too.
-    assert set(found) == {"mAP", "rank-1"}
+    assert set(found.headline) == {"mAP", "rank-1"}
 
 
 def test_progressive_resizing_through_init_from(run, tmp_path):
@@ -117,7 +126,7 @@ def test_progressive_resizing_through_init_from(run, tmp_path):
                       "data.data_dir": os.path.join(workdir, "tfds")})
     train_and_evaluate(bigger, str(tmp_path / "fine"), reid.TASK)
     mesh = mesh_lib.make_mesh()
-    model = reid.make_model(bigger, workdir)
+    model = reid.make_model(read_config(str(tmp_path / "fine")))  # num_classes derived from the data
     state, shardings = init_train_state(model, make_optimizer(bigger, 1), reid.example_inputs(bigger), 0, mesh)
     loaded = ckpt.load_params(workdir, state, shardings)
     predictor = make_predictor(model, mesh, 8)(loaded)

@@ -436,3 +436,28 @@ def test_h264_with_b_frames_and_a_start_offset_reads_exactly(tmp_path):
             want, want_valid = expected_clip(frames, int(start), 4, 2)
             np.testing.assert_array_equal(valid, want_valid)
             np.testing.assert_array_equal(clip, want)
+
+
+@pytest.mark.parametrize("fps", [25.0, 30000 / 1001, 30.0, 50.0, 60000 / 1001])
+def test_any_frame_rate_is_sampled_by_time_at_the_training_rate(fps):
+    """A model trained at 12.5 fps sees, from a video at any rate, the frame nearest to every
+    1/12.5 s: never more than half a frame off, over a whole 97-minute half."""
+    num_frames = int(97 * 60 * fps)
+    kept = video_lib.frames_at_rate(num_frames, fps, 12.5)
+    targets = np.arange(len(kept)) / 12.5
+    assert np.abs(kept / fps - targets).max() <= 0.5 / fps + 1e-9
+    assert kept.max() < num_frames and np.all(np.diff(kept) > 0)
+    assert targets[-1] < num_frames / fps <= targets[-1] + 1 / 12.5  # the whole duration, no more
+    if fps == 25.0:
+        np.testing.assert_array_equal(kept, np.arange(0, num_frames, 2))  # a dataset video: every 2nd frame
+
+
+def test_a_29_97_fps_video_is_read_at_the_frames_nearest_to_the_training_times(tmp_path):
+    fps = 30000 / 1001
+    path = write_indexed_video(tmp_path / "ntsc.mp4", 90, fps=fps)
+    probe = probe_video(path)
+    kept = video_lib.frames_at_rate(probe.num_frames, probe.fps, 12.5)
+    frames, valid = video_lib.read_frames(path, kept)
+    assert valid.all()
+    read = [frame_index(f) for f in frames]
+    assert read == kept.tolist() and read[:6] == [0, 2, 5, 7, 10, 12]  # not 0, 2, 4, 6 (15 fps)

@@ -15,6 +15,8 @@ import ml_collections
 
 from configs import common
 
+VARIANTS = ("synthetic", "tiny", "baseline")
+
 
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     variant = arg or "synthetic"
@@ -35,6 +37,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     config.data.synthetic.seed = 0
 
     config.model = ml_collections.ConfigDict()
+    config.model.name = "netvlad_pp"  # zoo.models registry; the other fields are NetVLADPlusPlus's
     config.model.vocab_size = 64  # NetVLAD clusters in total, half before and half after the centre
     config.model.projection_dim = 512  # features of another width are projected to this; 0: never
     config.model.dropout_rate = 0.4

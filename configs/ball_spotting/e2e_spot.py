@@ -10,6 +10,8 @@ Variants after the colon: synthetic (default), baseline, tiny, pretrain (see com
 
 from configs.ball_spotting import common
 
+VARIANTS = common.VARIANTS
+
 
 def get_config(arg: str | None = None):
     variant = arg or "synthetic"

@@ -8,6 +8,8 @@ Variants after the colon: synthetic (default), baseline, tiny (see common.py).
 
 from configs.ball_spotting import tdeed
 
+VARIANTS = tuple(v for v in tdeed.VARIANTS if v != "pretrain")  # no teams in SoccerNet-v2
+
 
 def get_config(arg: str | None = None):
     if arg == "pretrain":

@@ -10,6 +10,8 @@ import ml_collections
 
 from configs import common
 
+VARIANTS = ("synthetic", "tiny", "baseline")
+
 
 def reid_config(variant: str | None) -> ml_collections.ConfigDict:
     variant = variant or "synthetic"
@@ -38,11 +40,13 @@ def reid_config(variant: str | None) -> ml_collections.ConfigDict:
     config.augment.erasing = 0.5  # random erasing probability
 
     config.model = ml_collections.ConfigDict()
+    config.model.name = "reid"  # zoo.models registry: ReidModel (backbone + BNNeck head)
     config.model.backbone = "resnet50"  # resnet50 | osnet_ain (x1.0) | osnet_ain_x0_75 | ...
     config.model.num_classes = 0  # training identities; 0: read from the dataset
     config.model.pooling = "avg"  # avg | gem (resnet50)
     config.model.reduction_dim = 0  # e.g. 512 for resnet50_fc512; 0: none
     config.model.last_stride = 1  # ResNet's last stride (1 in the strong baseline)
+    config.model.remat = False  # recompute each backbone block in the backward pass (less memory)
 
     config.loss = ml_collections.ConfigDict()
     config.loss.identity_weight = 0.5  # the SoccerNet baseline weighs both losses 0.5

@@ -11,6 +11,8 @@ variants use the quarter width, osnet_ain_x0_25).
 
 from configs.reid import common
 
+VARIANTS = common.VARIANTS
+
 
 def get_config(arg=None):
     config = common.reid_config(arg)

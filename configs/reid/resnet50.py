@@ -9,6 +9,8 @@ ImageNet weights: convert torchvision's state dict with `python -m zoo.convert -
 
 from configs.reid import common
 
+VARIANTS = common.VARIANTS
+
 
 def get_config(arg=None):
     config = common.reid_config(arg)

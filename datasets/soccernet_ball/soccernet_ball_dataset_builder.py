@@ -6,7 +6,7 @@ Reads the tree the official `SoccerNet` downloads give once unzipped
 per video, where it is, how many frames it has and its events as frame indices. Frames are not
 stored: `zoo.data.video` reads clips from the videos themselves. Runs without TensorFlow: build
 it with `python -m soccernet_datasets.build soccernet_ball/2025`, read it with
-`zoo.data.video.load_split` (or `tfds.data_source`).
+`zoo.data.ball_index.load_split` (or `tfds.data_source`).
 """
 
 from __future__ import annotations

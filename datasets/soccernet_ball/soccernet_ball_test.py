@@ -20,7 +20,9 @@ import tensorflow_datasets as tfds
 from soccernet_datasets.soccernet_ball import GameFileError
 
 from zoo.data import tfds_sources
-from zoo.data.video import ClipSource, VideoFileError, load_split, prepare_ball
+from zoo.errors import UserError
+from zoo.data.ball_index import load_split, prepare_ball
+from zoo.data.video import ClipSource, VideoFileError
 from zoo.formats.splits import SPLITS, list_games
 from zoo.formats.spotting import (
     CLASSES_BALL,
@@ -232,7 +234,7 @@ def test_prepare_ball_writes_and_builds_synthetic_data_without_a_manual_dir(tmp_
     assert set(video["event_team"].tolist()) <= {0, 1}
     # Asking again is free, and other synthetic settings for the same data_dir are refused.
     assert prepare_ball("2025", manual_dir="", data_dir=data_dir, synthetic=settings) == data_dir
-    with pytest.raises(ValueError, match="was built from"):
+    with pytest.raises(UserError, match="was built from"):
         prepare_ball("2025", manual_dir="", data_dir=data_dir, synthetic={**settings, "seed": 1})
 
 
@@ -343,7 +345,7 @@ def test_missing_games_and_splits_warn_and_are_left_out(tree, caplog):
     assert any("1 of the 4 official 'train' games" in m for m in messages)
     data_dir = os.path.join(os.path.dirname(root), "data")
     assert len(load_split("2025", "test", data_dir=data_dir).videos) == 1
-    with pytest.raises(ValueError, match="has no split 'challenge'.*rebuild"):
+    with pytest.raises(UserError, match="has no split 'challenge'.*rebuild"):
         load_split("2025", "challenge", data_dir=data_dir)
 
 
@@ -358,5 +360,5 @@ def test_no_game_of_any_split(tree):
 
 def test_empty_manual_dir_prints_the_download_instructions(tmp_path):
     os.makedirs(tmp_path / "SoccerNet")
-    with pytest.raises(AssertionError, match="spotting-ball-2025"):
+    with pytest.raises(UserError, match="spotting-ball-2025"):
         build(str(tmp_path / "SoccerNet"), "2025")

@@ -21,6 +21,7 @@ import tensorflow_datasets as tfds
 
 from soccernet_datasets.soccernet_reid import Builder
 from zoo.data import tfds_sources
+from zoo.errors import UserError
 from zoo.formats.reid import ReidFormatError, list_split
 from zoo.synthetic.reid import write_soccernet_reid
 
@@ -155,7 +156,7 @@ def test_missing_split_folders_are_left_out_and_reading_them_says_so(tree, caplo
     assert any("no 'test' folder" in r.getMessage() for r in caplog.records)
     assert set(builder.info.splits) == {
         "train", "valid_query", "valid_gallery", "challenge_query", "challenge_gallery"}
-    with pytest.raises(ValueError, match="has no split 'test_query'.*rebuild"):
+    with pytest.raises(UserError, match="has no split 'test_query'.*rebuild"):
         tfds_sources.data_source(NAME, "test_query", data_dir=root.parent / "data")
 
 
@@ -179,7 +180,7 @@ def test_no_split_at_all(tree):
 
 def test_empty_manual_dir_prints_the_download_instructions(tmp_path):
     (tmp_path / "manual").mkdir()
-    with pytest.raises(AssertionError, match="downloadDataTask"):
+    with pytest.raises(UserError, match="downloadDataTask"):
         _build(tmp_path / "manual")
 
 

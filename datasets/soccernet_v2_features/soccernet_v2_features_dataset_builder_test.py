@@ -20,6 +20,7 @@ import tensorflow_datasets as tfds
 
 from soccernet_datasets.soccernet_v2_features import GameFileError
 from zoo.data import tfds_sources
+from zoo.errors import UserError
 from zoo.formats.spotting import CLASSES_V2, FEATURE_KINDS, LABEL_FILE, SpottingFormatError, read_labels
 from zoo.synthetic.soccernet_v2 import write_soccernet_v2
 
@@ -177,7 +178,7 @@ def test_builds_array_record_by_default(tmp_path):
 
 
 def test_data_source_of_an_unprepared_dataset_says_how_to_build_it(tmp_path):
-    with pytest.raises(FileNotFoundError, match="soccernet_datasets.build"):
+    with pytest.raises(UserError, match="soccernet_datasets.build"):
         tfds_sources.data_source(NAME, "train", data_dir=tmp_path)
 
 
@@ -279,7 +280,7 @@ def test_split_with_no_game_is_left_out_and_reading_it_says_so(tree, caplog):
     assert any("no game of the 'challenge' split" in r.getMessage() for r in caplog.records)
     data_dir = root.parent / "data"
     assert len(tfds_sources.data_source(NAME, "test", data_dir=data_dir)) == 2
-    with pytest.raises(ValueError, match="has no split 'challenge'.*rebuild"):
+    with pytest.raises(UserError, match="has no split 'challenge'.*rebuild"):
         tfds_sources.data_source(NAME, "challenge", data_dir=data_dir)
 
 
@@ -294,5 +295,5 @@ def test_no_game_of_any_split(tree):
 
 def test_empty_manual_dir_prints_the_download_instructions(tmp_path):
     (tmp_path / "manual").mkdir()
-    with pytest.raises(AssertionError, match="SoccerNetDownloader"):
+    with pytest.raises(UserError, match="SoccerNetDownloader"):
         _build(tmp_path / "manual")

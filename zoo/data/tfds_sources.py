@@ -12,9 +12,12 @@ empty (TFDS alone returns a list of numpy scalars).
 
 from __future__ import annotations
 
+import contextlib
 import importlib
+import io
 import json
 import os
+import pathlib
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -23,6 +26,8 @@ import numpy as np
 from absl import logging
 from jax.experimental import multihost_utils
 import tensorflow_datasets as tfds
+
+from zoo.errors import UserError
 
 FILE_FORMAT = "array_record"  # random access, which grain needs
 
@@ -78,7 +83,15 @@ def prepare(
     if not progress:
         tfds.disable_progress_bar()
     try:
-        builder.download_and_prepare(download_config=download_config)
+        # TFDS prints "Downloading and preparing dataset Unknown size ..." for local builds too.
+        with contextlib.redirect_stdout(io.StringIO()):
+            builder.download_and_prepare(download_config=download_config)
+    except AssertionError as error:  # TFDS's way of saying that the manual dir is missing or empty
+        # Its message ends with the builder's download instructions: kept, on one line.
+        instructions = " ".join(line.strip() for line in str(error).split("instructions:", 1)[-1].splitlines()
+                                if line.strip())
+        raise UserError(f"{name_with_config}: {manual_dir} is empty or missing. How to get the data: "
+                        f"{instructions}") from None
     finally:
         if not progress:
             tfds.enable_progress_bar()
@@ -90,6 +103,80 @@ def prepare(
 _PREPARED: set[tuple] = set()
 
 
+def forget_prepared() -> None:
+    """Checks every dataset again at its next `prepare_once` (a new run in the same process must
+    notice files edited since the last one)."""
+    _PREPARED.clear()
+
+
+def source_manifest(root: str, patterns: Sequence[str] | None = None) -> dict[str, list[int]]:
+    """{relative path: [size, mtime_ns]} of the files under `root` that a build reads.
+
+    patterns: glob patterns relative to root (`**` for any depth); None: every file but hidden
+    ones. Cheap (one stat per file), so it is checked at every start.
+    """
+    rootpath = pathlib.Path(root)
+    if patterns is None:
+        files = (f for f in rootpath.rglob("*") if f.is_file())
+    else:
+        files = (f for pattern in patterns for f in rootpath.glob(pattern) if f.is_file())
+    manifest = {}
+    for file in files:
+        relative = file.relative_to(rootpath).as_posix()
+        if any(part.startswith(".") for part in relative.split("/")):
+            continue
+        stat = file.stat()
+        manifest[relative] = [stat.st_size, stat.st_mtime_ns]
+    return dict(sorted(manifest.items()))
+
+
+def _manifest_changes(built: dict, now: dict) -> list[str]:
+    changed = [f"{name} changed" for name in built if name in now and built[name] != now[name]]
+    removed = [f"{name} is gone" for name in built if name not in now]
+    added = [f"{name} is new" for name in now if name not in built]
+    return changed + removed + added
+
+
+def _portable(root: str, data_dir: str) -> str:
+    """`root` as recorded beside a dataset: relative to the data dir when both are in one run's
+    workdir (the synthetic default), so a copied or moved workdir still matches; else absolute."""
+    root, data_dir = os.path.abspath(root), os.path.abspath(data_dir)
+    workdir = os.path.dirname(data_dir)
+    if os.path.commonpath([root, workdir]) == workdir:
+        return os.path.relpath(root, data_dir)
+    return root
+
+
+def _stamp_path(data_dir: str, name_with_config: str) -> str:
+    return os.path.join(data_dir, name_with_config.replace("/", "__") + ".source.json")
+
+
+def _check_stamp(stamp: str, name_with_config: str, data_dir: str, source: dict, manifest: dict) -> None:
+    """Refuses a dataset built from other data, or from sources that changed since it was built."""
+    with open(stamp) as f:
+        built_from = json.load(f)
+    wanted = json.loads(json.dumps(source))
+    if built_from["manual_dir"] != wanted["manual_dir"] or (
+            built_from["synthetic"] is not None and wanted["synthetic"] is not None
+            and built_from["synthetic"] != wanted["synthetic"]):
+        raise UserError(
+            f"{name_with_config} in {data_dir} was built from {built_from['manual_dir']}"
+            f"{' (synthetic ' + str(built_from['synthetic']) + ')' if built_from['synthetic'] else ''}, but this "
+            f"run asks for {source['manual_dir']}. Use another workdir (or config.data.data_dir), or delete "
+            f"{data_dir} to rebuild.")
+    if "files" not in built_from:  # built before sources were recorded
+        return
+    changes = _manifest_changes(built_from["files"], manifest)
+    if changes:
+        folder = os.path.join(data_dir, name_with_config.split("/")[0])
+        raise UserError(
+            f"{name_with_config} in {data_dir} was built from files that changed since: "
+            f"{'; '.join(changes[:3])}{f' (and {len(changes) - 3} more)' if len(changes) > 3 else ''} "
+            f"(in {source['manual_dir']}). A run never reads a stale dataset: delete {folder} and "
+            f"{os.path.basename(stamp)} to rebuild it from the files as they are now (a run resumed in this "
+            "workdir then continues on the new data), or use a new --workdir.")
+
+
 def prepare_once(
     name_with_config: str,
     *,
@@ -98,37 +185,29 @@ def prepare_once(
     synthetic_root: str,
     write_synthetic: Callable[[str], object],
     description: str,
+    sources: Sequence[str] | None = None,
 ) -> str:
     """Builds a dataset from `manual_dir`, or from synthetic data when `manual_dir` is empty.
 
     The synthetic tree (same official layout) is written once into `synthetic_root` by
-    `write_synthetic(root)`, and the log says that the run uses it. Only process 0 writes and
-    builds; the other processes of a multi-host run wait for it. Later calls with the same
-    arguments return at once. Returns `data_dir`.
+    `write_synthetic(root)`, and the log says that the run uses it. The build records the files
+    it read (`sources`: glob patterns under the root; None for all; size and modification time
+    of each): a dataset built from other data, or from files that changed since, is refused with
+    the way out, never read silently. Only process 0 writes and builds; the other processes of a
+    multi-host run wait for it. Later calls with the same arguments return at once. Returns
+    `data_dir`.
     """
     root = manual_dir or synthetic_root
     key = (name_with_config, os.path.abspath(data_dir), os.path.abspath(root),
            repr(getattr(write_synthetic, "keywords", None)))
     if key in _PREPARED:  # every process reaches this point equally often, so syncs stay paired
         return data_dir
-    # What the dataset in data_dir is built from: a data_dir reused with other data (a real
-    # manual_dir after a synthetic run, other synthetic settings) must not be read silently.
-    source = {"manual_dir": os.path.abspath(root),
+    source = {"manual_dir": _portable(root, data_dir),
               "synthetic": None if manual_dir else dict(getattr(write_synthetic, "keywords", {}))}
-    stamp = os.path.join(data_dir, name_with_config.replace("/", "__") + ".source.json")
+    stamp = _stamp_path(data_dir, name_with_config)
     if jax.process_index() == 0:
-        if os.path.exists(stamp):
-            with open(stamp) as f:
-                built_from = json.load(f)
-            wanted = json.loads(json.dumps(source))
-            other_data = built_from["manual_dir"] != wanted["manual_dir"] or (
-                built_from["synthetic"] is not None and wanted["synthetic"] is not None
-                and built_from["synthetic"] != wanted["synthetic"])
-            if other_data:
-                raise ValueError(
-                    f"{name_with_config} in {data_dir} was built from {built_from}, but this run asks "
-                    f"for {source}. Use another workdir (or config.data.data_dir), or delete "
-                    f"{data_dir} to rebuild.")
+        if manual_dir and not os.path.isdir(manual_dir):
+            raise UserError(f"config.data.manual_dir {manual_dir}: no such folder.")
         if not manual_dir:
             done = os.path.join(synthetic_root, ".complete")
             if not os.path.exists(done):
@@ -138,10 +217,19 @@ def prepare_once(
                 open(done, "w").close()
             logging.log_first_n(logging.INFO, "Using SYNTHETIC %s data from %s (set "
                                 "config.data.manual_dir to real data).", 1, description, synthetic_root)
-        prepare(name_with_config, manual_dir=root, data_dir=data_dir, progress=bool(manual_dir))
+        manifest = source_manifest(root, sources)
+        if not manifest:
+            raise UserError(f"{root}: no {description} files there"
+                            + (f" (looked for {', '.join(sources)})" if sources else "") + ".")
+        if os.path.exists(stamp):
+            _check_stamp(stamp, name_with_config, data_dir, source, manifest)
+        builder = prepare(name_with_config, manual_dir=root, data_dir=data_dir, progress=bool(manual_dir))
         if not os.path.exists(stamp):
             with open(stamp, "w") as f:
-                json.dump(source, f)
+                json.dump({**source, "files": manifest}, f)
+        counts = ", ".join(f"{split} {info.num_examples}" for split, info in builder.info.splits.items())
+        logging.info("Dataset %s (%s) in %s, built from %d files of %s.", name_with_config, counts,
+                     builder.data_dir, len(manifest), root)
     if jax.process_count() > 1:
         multihost_utils.sync_global_devices(f"{name_with_config} prepared")
     _PREPARED.add(key)
@@ -230,7 +318,7 @@ def data_source(
     if manual_dir is not None:
         builder = prepare(name_with_config, manual_dir=manual_dir, data_dir=data_dir)
     else:
-        not_prepared = FileNotFoundError(
+        not_prepared = UserError(
             f"{name_with_config} is not prepared in {data_dir}; build it first "
             f"(python -m soccernet_datasets.build {name_with_config} --manual_dir ... "
             f"--data_dir {data_dir}) or pass manual_dir")
@@ -242,7 +330,7 @@ def data_source(
             raise not_prepared
     base_split = split.split("[")[0].split("+")[0]
     if base_split not in builder.info.splits:
-        raise ValueError(
+        raise UserError(
             f"{name_with_config} in {data_dir} has no split {base_split!r} (it has "
             f"{sorted(builder.info.splits)}): its games were not in the manual dir when the dataset "
             f"was built. Download them, then rebuild with --overwrite.")

@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import collections
 import dataclasses
-import functools
 import logging
 import math
 import os
@@ -258,6 +257,68 @@ def close_videos() -> None:
     _OPEN_VIDEOS.clear()
 
 
+def frames_at_rate(num_frames: int, fps: float, rate: float) -> np.ndarray:
+    """The frame nearest to each time k / `rate` of a video of `num_frames` frames at `fps`.
+
+    How a model trained at `rate` frames per second sees a video at any frame rate: 12.5 fps from
+    a 29.97 fps video takes frames 0, 2, 5, 7, 10, ... (never more than half a frame from the
+    target time), not every second frame (15 fps). For fps = rate * stride it is every
+    stride-th frame exactly.
+
+    Returns: int64 `[K]`, non-decreasing, all < num_frames; K covers the video's duration.
+    """
+    if fps <= 0 or rate <= 0:
+        raise ValueError(f"need fps > 0 and rate > 0, got {fps} and {rate}")
+    count = int(math.floor((num_frames - 0.5) * rate / fps)) + 1 if num_frames > 0 else 0
+    # Exact rational arithmetic for the common case of an integer ratio (25 fps at 12.5).
+    ratio = fps / rate
+    indices = np.floor(np.arange(count, dtype=np.float64) * ratio + 0.5).astype(np.int64)
+    return np.minimum(indices, num_frames - 1)
+
+
+def read_frames(
+    path: str | os.PathLike,
+    indices: np.ndarray,
+    *,
+    size: tuple[int, int] | None = None,
+    seek: bool = True,
+    threads: int | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The frames of a video at `indices` (non-decreasing; negative = padding), RGB.
+
+    Returns: frames uint8 `[T, H, W, 3]` (zero where not valid) and valid bool `[T]` (False for
+    indices before 0 or past the end of the video). A repeated index repeats its frame.
+
+    Raises:
+      VideoFileError naming the file when it cannot be opened, or a frame that was found cannot
+      be decoded.
+    """
+    indices = np.asarray(indices, np.int64)
+    if np.any(np.diff(indices) < 0):
+        raise ValueError("read_frames needs non-decreasing frame indices")
+    video = _OPEN_VIDEOS.get(os.fspath(path), threads)
+    height, width = size if size is not None else (video.height, video.width)
+    frames = np.zeros((len(indices), height, width, 3), np.uint8)
+    valid = np.zeros(len(indices), bool)
+    first = int(np.searchsorted(indices, 0))  # frames before 0 stay padding
+    if first == len(indices) or not video.go_to(int(indices[first]), seek=seek):
+        return frames, valid
+    for k in range(first, len(indices)):
+        if k > first and indices[k] == indices[k - 1]:
+            frames[k], valid[k] = frames[k - 1], valid[k - 1]
+            continue
+        if not video.go_to(int(indices[k]), seek=seek) or not video.grab():
+            break  # past the end: the rest stays padding
+        ok, image = video.capture.retrieve()
+        if not ok:
+            raise VideoFileError(video.path, f"frame {indices[k]} was found but cannot be decoded")
+        if image.shape[:2] != (height, width):
+            image = cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA)
+        cv2.cvtColor(image, cv2.COLOR_BGR2RGB, dst=frames[k])
+        valid[k] = True
+    return frames, valid
+
+
 def read_clip(
     path: str | os.PathLike,
     start: int,
@@ -290,25 +351,7 @@ def read_clip(
     """
     if num_frames < 0 or stride < 1:
         raise ValueError(f"need num_frames >= 0 and stride >= 1, got {num_frames} and {stride}")
-    video = _OPEN_VIDEOS.get(os.fspath(path), threads)
-    height, width = size if size is not None else (video.height, video.width)
-    frames = np.zeros((num_frames, height, width, 3), np.uint8)
-    valid = np.zeros(num_frames, bool)
-    targets = start + stride * np.arange(num_frames)
-    first = int(np.searchsorted(targets, 0))  # frames before 0 stay padding
-    if first == num_frames or not video.go_to(int(targets[first]), seek=seek):
-        return frames, valid
-    for k in range(first, num_frames):
-        if not video.go_to(int(targets[k]), seek=seek) or not video.grab():
-            break  # past the end: the rest stays padding
-        ok, image = video.capture.retrieve()
-        if not ok:
-            raise VideoFileError(video.path, f"frame {targets[k]} was found but cannot be decoded")
-        if image.shape[:2] != (height, width):
-            image = cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA)
-        cv2.cvtColor(image, cv2.COLOR_BGR2RGB, dst=frames[k])
-        valid[k] = True
-    return frames, valid
+    return read_frames(path, start + stride * np.arange(num_frames), size=size, seek=seek, threads=threads)
 
 
 class VideoFrames:
@@ -572,104 +615,3 @@ class AroundEvent:
         start = ((frame + stride // 2) // stride - position) * stride
         last = max(0, (int(self.source.videos[video_index]["num_frames"]) - clip_len * stride) // stride * stride)
         return self.source.read(video_index, min(max(start, 0), last))
-
-
-# ----------------------------------------------------------------------------- the TFDS index
-
-DATASET = "soccernet_ball"
-
-
-@dataclasses.dataclass(frozen=True)
-class VideoSplit:
-    """The videos of one split of a `soccernet_ball` config, read from its TFDS examples."""
-
-    videos: list[dict[str, Any]]  # one per example, see `load_split`
-    video_root: str  # the folder `video` paths are relative to
-    classes: tuple[str, ...]  # class names, in label index order
-
-
-def load_split(config_name: str, split: str, *, data_dir: str | os.PathLike,
-               video_root: str | os.PathLike | None = None) -> VideoSplit:
-    """The videos of a prepared `soccernet_ball/<config_name>` split, in dataset order.
-
-    Each video is a dict: `game` (str), `half` (int), `video` (str, relative to the video root),
-    `num_frames` (int), `fps` (float), `height`, `width` (int), `seekable` (bool), and the events
-    as int64 / bool arrays `[events]`: `event_frame`, `event_label`, `event_team`, `event_visible`,
-    `event_position_ms`.
-
-    Args:
-      video_root: where the videos are; None uses the manual dir the dataset was built from
-        (recorded in its metadata). Pass it when the video tree moved after the build.
-
-    Raises:
-      VideoFileError naming the first video missing under the video root.
-    """
-    from zoo.data import tfds_sources  # TFDS is imported only by who reads the index
-
-    source = tfds_sources.data_source(f"{DATASET}/{config_name}", split, data_dir=data_dir)
-    metadata = source.dataset_info.metadata
-    root = os.fspath(video_root) if video_root is not None else metadata["manual_dir"]
-    videos = []
-    for index in range(len(source)):
-        record = source[index]
-        video = {
-            "game": _text(record["game"]),
-            "half": int(record["half"]),
-            "video": _text(record["video"]),
-            "num_frames": int(record["num_frames"]),
-            "fps": float(record["fps"]),
-            "height": int(record["height"]),
-            "width": int(record["width"]),
-            "seekable": bool(record["seekable"]),
-        }
-        for name in ("event_frame", "event_label", "event_team", "event_position_ms"):
-            video[name] = np.asarray(record[name], np.int64)
-        video["event_visible"] = np.asarray(record["event_visible"], bool)
-        path = os.path.join(root, video["video"])
-        if not os.path.isfile(path):
-            how = ("recorded when the dataset was built" if video_root is None else "as given")
-            raise VideoFileError(
-                path, f"missing video file: the video root {root} ({how}) does not hold the video "
-                f"of {video['game']} half {video['half']}; if the videos moved, pass their new root "
-                f"as video_root")
-        videos.append(video)
-    return VideoSplit(videos=videos, video_root=root, classes=tuple(metadata["classes"]))
-
-
-def _text(value: Any) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
-
-
-def prepare_ball(
-    config_name: str,
-    *,
-    manual_dir: str,
-    data_dir: str,
-    synthetic_root: str | None = None,
-    synthetic: Mapping[str, Any] | None = None,
-) -> str:
-    """Builds `soccernet_ball/<config_name>` once; with no `manual_dir`, from synthetic videos.
-
-    The equivalent of the feature tasks' `prepare_data`, through `tfds_sources.prepare_once`:
-    with an empty `manual_dir` a synthetic tree in the official layout is written once into
-    `synthetic_root` (default `<data_dir>/synthetic_<config_name>`) with `zoo.synthetic.ball`
-    (`write_dataset(version=...)` for the ball configs, `write_v2_video_dataset` for `v2_video`),
-    given the keyword arguments in `synthetic`. Returns `data_dir`.
-    """
-    from zoo.data import tfds_sources
-    from zoo.synthetic import ball as synthetic_ball
-
-    data_dir = os.path.abspath(data_dir)
-    if synthetic_root is None:
-        synthetic_root = os.path.join(data_dir, f"synthetic_{config_name}")
-    settings = dict(synthetic or {})
-    year = config_name.split("_")[0]
-    if config_name.startswith("v2_video"):
-        write = functools.partial(synthetic_ball.write_v2_video_dataset, **settings)
-        description = "SoccerNet-v2 action spotting videos"
-    else:
-        write = functools.partial(synthetic_ball.write_dataset, version=year, **settings)
-        description = f"ball action spotting {year} videos"
-    return tfds_sources.prepare_once(
-        f"{DATASET}/{config_name}", manual_dir=manual_dir, data_dir=data_dir,
-        synthetic_root=synthetic_root, write_synthetic=write, description=description)

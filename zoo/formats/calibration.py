@@ -38,8 +38,8 @@ from typing import Any
 
 import numpy as np
 
+from zoo.formats.archive import Archive
 from zoo.formats.errors import FileFormatError
-from zoo.formats.validate import is_hidden
 from zoo.formats.validation import Problem
 from zoo.geometry.camera import JSON_FIELDS, Camera
 from zoo.geometry.pitch import CLASS_INDEX
@@ -64,52 +64,6 @@ def camera_file_name(idx: str) -> str:
 
 
 # ----------------------------------------------------------------------------- folders and zips
-
-
-class _Tree:
-    """A folder or a zip read by '/'-separated member names; `where(name)` names a member."""
-
-    def __init__(self, path: str | os.PathLike):
-        self.path = pathlib.Path(path)
-        self.zip = None
-        if self.path.is_dir():
-            return
-        if not self.path.exists():
-            raise FileNotFoundError(f"{self.path}: no such folder or zip file")
-        if not zipfile.is_zipfile(self.path):
-            raise CalibrationFormatError(self.path, "neither a folder nor a zip file")
-        try:
-            self.zip = zipfile.ZipFile(self.path)
-        except (zipfile.BadZipFile, zipfile.LargeZipFile) as error:
-            raise CalibrationFormatError(self.path, f"cannot read the zip ({error})") from None
-
-    def names(self) -> list[str]:
-        """Files (no folders), zip entries in archive order, folder files sorted; hidden skipped."""
-        if self.zip is not None:
-            names = [info.filename for info in self.zip.infolist() if not info.is_dir()]
-        else:
-            names = sorted(
-                p.relative_to(self.path).as_posix() for p in self.path.rglob("*") if p.is_file()
-            )
-        return [n for n in names if not is_hidden(n)]
-
-    def read(self, name: str) -> bytes:
-        if self.zip is not None:
-            return self.zip.read(name)
-        return (self.path / name).read_bytes()
-
-    def where(self, name: str) -> str:
-        return f"{self.path}:{name}" if self.zip is not None else str(self.path / name)
-
-    def close(self) -> None:
-        if self.zip is not None:
-            self.zip.close()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
 
 
 def _split_member(name: str) -> tuple[str | None, str]:
@@ -199,10 +153,10 @@ def read_annotation(path: str | os.PathLike) -> dict[str, np.ndarray]:
     return parse_annotation(_load_json(pathlib.Path(path).read_bytes(), str(path)), where=path)
 
 
-def _annotation_members(tree: _Tree) -> list[tuple[str, str]]:
+def _annotation_members(tree: Archive) -> list[tuple[str, str]]:
     """(idx, member) of every annotation file at depth 0 or 1, in tree order."""
     found, seen = [], {}
-    for name in tree.names():
+    for name in tree.members():
         folder, base = _split_member(name)
         match = ANNOTATION_NAME.fullmatch(base)
         if folder == "/" or match is None:
@@ -229,7 +183,7 @@ def read_annotations(path: str | os.PathLike) -> dict[str, dict[str, np.ndarray]
     evaluator walks) or sorted by file path for a folder. Images (`.jpg`), `match_info.json` and
     other non-JSON files are skipped; any other `.json` file raises `CalibrationFormatError`.
     """
-    with _Tree(path) as tree:
+    with Archive(path, error=CalibrationFormatError) as tree:
         members = _annotation_members(tree)
         if not members:
             raise CalibrationFormatError(tree.path, "no <idx>.json annotation file in it")
@@ -348,10 +302,10 @@ def read_camera(path: str | os.PathLike) -> Camera:
     return parse_camera(_load_json(pathlib.Path(path).read_bytes(), str(path)), where=path)
 
 
-def _camera_members(tree: _Tree) -> dict[str, str]:
+def _camera_members(tree: Archive) -> dict[str, str]:
     """idx -> member of every `camera_<idx>.json` at depth 0 or 1; an image's second one raises."""
     members: dict[str, str] = {}
-    for name in tree.names():
+    for name in tree.members():
         folder, base = _split_member(name)
         match = CAMERA_NAME.fullmatch(base)
         if folder == "/" or match is None:
@@ -373,7 +327,7 @@ def read_cameras(
     With `indices`, only those images' files are read (those absent are left out), as the official
     evaluator opens only the files of ground-truth images.
     """
-    with _Tree(path) as tree:
+    with Archive(path, error=CalibrationFormatError) as tree:
         members = _camera_members(tree)
         if indices is not None:
             members = {idx: members[idx] for idx in indices if idx in members}
@@ -448,7 +402,7 @@ def validate_submission(
 
     path = pathlib.Path(path)
     try:
-        tree = _Tree(path)
+        tree = Archive(path, error=CalibrationFormatError)
     except (CalibrationFormatError, FileNotFoundError) as error:
         return [
             Problem(str(path), str(error.problem if isinstance(error, FileFormatError) else error))
@@ -457,7 +411,7 @@ def validate_submission(
     cameras: dict[str, str] = {}
     folders: set[str] = set()
     with tree:
-        for name in tree.names():
+        for name in tree.members():
             where = tree.where(name)
             folder, base = _split_member(name)
             match = CAMERA_NAME.fullmatch(base)
@@ -499,7 +453,7 @@ def validate_submission(
     if groundtruth is None:
         return problems
 
-    with _Tree(groundtruth) as truth:
+    with Archive(groundtruth, error=CalibrationFormatError) as truth:
         members = _annotation_members(truth)
         if not members:
             raise CalibrationFormatError(truth.path, "no <idx>.json annotation file in it")
@@ -513,7 +467,7 @@ def validate_submission(
     for folder in sorted(folders - truth_splits) if truth_splits else []:
         problems.append(
             Problem(
-                f"{path}:{folder}/" if tree.zip is not None else str(path / folder),
+                f"{path}:{folder}/" if tree.is_zip else str(path / folder),
                 f"split folder {folder!r} is not the ground truth's "
                 f"({', '.join(sorted(truth_splits))}); "
                 "EvalAI looks for <split>/camera_<idx>.json",

@@ -1,3 +1,4 @@
+# Over 600 lines: kept whole while the captioning task is written against its public names.
 """Official SoccerNet dense video captioning files: `Labels-caption.json` in,
 `results_dense_captioning.json` out.
 
@@ -46,8 +47,9 @@ from typing import Any
 import numpy as np
 
 from zoo.formats.errors import FileFormatError
-from zoo.formats.game_tree import zip_game_files
-from zoo.formats.validate import entry_location, json_members, parse_json_bytes
+from zoo.formats.archive import Archive
+from zoo.formats.game_tree import games_with, zip_game_files
+from zoo.formats.validate import entry_location, parse_json_bytes
 from zoo.formats.validation import Problem
 
 LABEL_FILE = "Labels-caption.json"
@@ -417,12 +419,13 @@ def zip_predictions(
 
 
 def _submitted_files(path: pathlib.Path) -> tuple[list[tuple[str, str, bytes]], list[Problem]]:
-    """(relative name, location, content) of every non-hidden JSON file of a folder or zip."""
-    if path.is_dir():
-        return [(n, str(path / n), (path / n).read_bytes()) for n in json_members(path)], []
+    """(relative name, location, content) of every JSON file of a folder or zip, sorted by name."""
     try:
-        with zipfile.ZipFile(path) as archive:
-            return [(n, f"{path}:{n}", archive.read(n)) for n in json_members(path, archive)], []
+        with Archive(path, error=CaptioningFormatError) as archive:
+            names = sorted(name for name in archive.members() if name.endswith(".json"))
+            return [(name, archive.where(name), archive.read(name)) for name in names], []
+    except CaptioningFormatError as error:  # a zip that cannot be opened
+        return [], [Problem(str(path), error.problem)]
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError) as error:
         return [], [Problem(str(path), f"cannot read the zip ({error})")]
 
@@ -432,14 +435,10 @@ def _groundtruth_games(groundtruth: str | os.PathLike, label_file: str) -> set[s
     root = pathlib.Path(groundtruth)
     if not root.exists():
         raise FileNotFoundError(f"{root}: no such file or folder")
-    suffix = "/" + label_file
-    if root.is_dir():
-        games = {p.parent.relative_to(root).as_posix() for p in root.rglob(label_file)}
-    elif zipfile.is_zipfile(root):
-        with zipfile.ZipFile(root) as archive:
-            games = {n[: -len(suffix)] for n in archive.namelist() if n.endswith(suffix)}
-    else:
+    if root.is_file() and not zipfile.is_zipfile(root):
         raise CaptioningFormatError(root, f"expected a folder or zip of */*/*/{label_file}")
+    with Archive(root, error=CaptioningFormatError) as archive:
+        games = set(games_with(archive, label_file))
     if not games:
         raise CaptioningFormatError(root, f"holds no {label_file}")
     return games

@@ -30,6 +30,7 @@ from typing import Any
 
 import numpy as np
 
+from zoo.formats.archive import is_hidden
 from zoo.formats.errors import FileFormatError
 from zoo.formats.validate import entry_location, parse_json_bytes, read_submission_json
 from zoo.formats.validation import Problem
@@ -194,7 +195,8 @@ def tracklet_ids(split_folder: str | os.PathLike) -> list[str]:
     images = pathlib.Path(split_folder) / IMAGES_FOLDER
     if not images.is_dir():
         raise FileNotFoundError(f"{images}: no {IMAGES_FOLDER}/ folder of tracklets")
-    ids = sorted((p.name for p in images.iterdir() if p.is_dir()), key=_numeric_first)
+    folders = (p.name for p in images.iterdir() if p.is_dir() and not is_hidden(p.name))
+    ids = sorted(folders, key=_numeric_first)
     if not ids:
         raise FileNotFoundError(f"{images}: no tracklet folder in it")
     return ids
@@ -208,7 +210,7 @@ def _expected_tracklets(groundtruth: str | os.PathLike) -> tuple[str, list[str]]
     """
     groundtruth = pathlib.Path(groundtruth)
     if groundtruth.is_dir():
-        gt_files = sorted(groundtruth.glob("*_gt.json"))
+        gt_files = sorted(p for p in groundtruth.glob("*_gt.json") if not is_hidden(p.name))
         if len(gt_files) > 1:
             names = ", ".join(p.name for p in gt_files)
             raise JerseyFormatError(groundtruth, f"several ground-truth files ({names}); give one")

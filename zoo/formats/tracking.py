@@ -1,3 +1,4 @@
+# Over 600 lines: kept whole while the tracking task is written against its public names.
 """SoccerNet-Tracking files: MOT text files, `seqinfo.ini`, `gameinfo.ini`, seqmaps, submissions.
 
 A sequence folder `SNMOT-XXX/` holds `gt/gt.txt`, `det/det.txt`, `seqinfo.ini` and
@@ -44,6 +45,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from zoo.formats.archive import Archive, is_hidden
 from zoo.formats.errors import FileFormatError
 from zoo.formats.validation import Problem
 
@@ -694,61 +696,13 @@ def write_seqmap(path: str | os.PathLike, sequences: Iterable[str]) -> pathlib.P
     return path
 
 
-class _Files:
-    """Read-only view of a folder or a zip: `read(relative path) -> bytes`, `names()`."""
-
-    def __init__(self, path: str | os.PathLike):
-        self.path = pathlib.Path(path)
-        if self.path.is_dir():
-            self.zip = None
-        elif self.path.is_file() and zipfile.is_zipfile(self.path):
-            self.zip = zipfile.ZipFile(self.path)
-        elif self.path.exists():
-            raise TrackingFormatError(self.path, "neither a folder nor a zip file")
-        else:
-            raise FileNotFoundError(f"{self.path}: no such folder or zip file")
-
-    def where(self, name: str) -> str:
-        return f"{self.path}:{name}" if self.zip else str(self.path / name)
-
-    def names(self) -> list[str]:
-        if self.zip:
-            return [n for n in self.zip.namelist() if not n.endswith("/")]
-        return sorted(
-            p.relative_to(self.path).as_posix() for p in self.path.rglob("*") if p.is_file()
-        )
-
-    def has(self, name: str) -> bool:
-        if self.zip:
-            try:
-                self.zip.getinfo(name)
-                return True
-            except KeyError:
-                return False
-        return (self.path / name).is_file()
-
-    def read(self, name: str) -> bytes:
-        if self.zip:
-            return self.zip.read(name)
-        return (self.path / name).read_bytes()
-
-    def close(self) -> None:
-        if self.zip:
-            self.zip.close()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-
 def list_sequences(gt_dir: str | os.PathLike) -> tuple[str, ...]:
     """The sequences of a GT folder: its sub-folders holding a `seqinfo.ini`, sorted."""
     gt_dir = pathlib.Path(gt_dir)
     if not gt_dir.is_dir():
         raise FileNotFoundError(f"{gt_dir}: no such ground-truth folder")
-    return tuple(sorted(p.parent.name for p in gt_dir.glob(f"*/{SEQINFO_FILE}")))
+    found = gt_dir.glob(f"*/{SEQINFO_FILE}")
+    return tuple(sorted(p.parent.name for p in found if not is_hidden(p.parent.name)))
 
 
 def read_groundtruth(seq_dir: str | os.PathLike) -> tuple[SeqInfo, MotRows]:
@@ -767,12 +721,10 @@ def read_results(path: str | os.PathLike, seq_lengths: Mapping[str, int]) -> dic
     its root), for the sequences of `seq_lengths` (name -> seqLength); other files are ignored,
     as by the evaluator. Raises FileNotFoundError naming the missing sequences and
     `TrackingFormatError` for a bad file."""
-    with _Files(path) as files:
+    with Archive(path, error=TrackingFormatError) as files:
         missing = [seq for seq in seq_lengths if not files.has(f"{seq}.txt")]
         if missing:
-            nested = [
-                n for n in files.names() if "/" in n and n.rsplit("/", 1)[1] == f"{missing[0]}.txt"
-            ]
+            nested = [n for n in files.members() if n.endswith(f"/{missing[0]}.txt")]
             hint = f" (found {nested[0]}: files must be at the root)" if nested else ""
             shown = ", ".join(missing[:5]) + (
                 f" and {len(missing) - 5} more" if len(missing) > 5 else ""
@@ -822,9 +774,9 @@ def _groundtruth_lengths(groundtruth: str | os.PathLike) -> dict[str, int | None
     path = pathlib.Path(groundtruth)
     if path.is_file() and not zipfile.is_zipfile(path):
         return {name: None for name in read_seqmap(path)}
-    with _Files(path) as files:
+    with Archive(path, error=TrackingFormatError) as files:
         lengths = {}
-        for name in files.names():
+        for name in files.members():
             parts = name.split("/")
             if parts[-1] == SEQINFO_FILE and len(parts) >= 2:
                 where = files.where(name)
@@ -854,25 +806,23 @@ def validate_submission(
     if groundtruth is not None:
         lengths = _groundtruth_lengths(groundtruth)
     try:
-        files = _Files(path)
+        files = Archive(path, error=TrackingFormatError)
     except (FileNotFoundError, TrackingFormatError) as error:
         return [Problem(str(path), str(error).removeprefix(f"{path}: "))]
     with files:
         try:
-            names = files.names()
+            names = files.members()
         except (OSError, zipfile.BadZipFile) as error:
             return [Problem(str(path), f"cannot be read ({error})")]
         present = set()
         for name in names:
             where = files.where(name)
             if "/" in name:
-                if not (name.startswith("__MACOSX/") or name.rsplit("/", 1)[1].startswith(".")):
-                    problems.append(
-                        Problem(
-                            where,
-                            "not at the root; the evaluator reads <seq>.txt files at the root",
-                        )
+                problems.append(
+                    Problem(
+                        where, "not at the root; the evaluator reads <seq>.txt files at the root"
                     )
+                )
                 continue
             if not name.endswith(".txt"):
                 problems.append(Problem(where, "not a <sequence>.txt file"))

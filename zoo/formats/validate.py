@@ -27,18 +27,19 @@ import zipfile
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from zoo.formats.archive import Archive
 from zoo.formats.errors import FileFormatError
 from zoo.formats.validation import Problem
 
 # task -> (module holding `validate_submission`, extra keyword arguments it is called with).
 TASKS: dict[str, tuple[str, dict[str, Any]]] = {
-    "action_spotting": ("zoo.formats.spotting", {"task": "action_spotting"}),
-    "ball_spotting": ("zoo.formats.spotting", {"task": "ball_spotting"}),
-    "ball_spotting_2023": ("zoo.formats.spotting", {"task": "ball_spotting_2023"}),
-    "team_ball_spotting": ("zoo.formats.spotting", {"task": "team_ball_spotting"}),
+    "action_spotting": ("zoo.formats.spotting_submission", {"task": "action_spotting"}),
+    "ball_spotting": ("zoo.formats.spotting_submission", {"task": "ball_spotting"}),
+    "ball_spotting_2023": ("zoo.formats.spotting_submission", {"task": "ball_spotting_2023"}),
+    "team_ball_spotting": ("zoo.formats.spotting_submission", {"task": "team_ball_spotting"}),
     "captioning": ("zoo.formats.captioning", {}),
     "calibration": ("zoo.formats.calibration", {}),
-    "reid": ("zoo.formats.reid", {}),
+    "reid": ("zoo.formats.reid_submission", {}),
     "tracking": ("zoo.formats.tracking", {}),
     "jersey": ("zoo.formats.jersey", {}),
 }
@@ -144,23 +145,6 @@ def entry_location(file_location: str, *keys: Any) -> str:
     )
 
 
-def is_hidden(name: str) -> bool:
-    """A path (relative, '/'-separated) that an archiver or OS added: a dot file or __MACOSX."""
-    return any(
-        part.startswith(".") or part == "__MACOSX" for part in pathlib.PurePosixPath(name).parts
-    )
-
-
-def json_members(path: pathlib.Path, archive: zipfile.ZipFile | None = None) -> list[str]:
-    """Sorted '/'-separated names of the non-hidden `.json` files below folder `path`, or in
-    `archive` (the open zip of `path`)."""
-    if archive is None:
-        names = (p.relative_to(path).as_posix() for p in path.rglob("*.json") if p.is_file())
-    else:
-        names = (i.filename for i in archive.infolist() if not i.is_dir() and i.filename.endswith(".json"))
-    return sorted(n for n in names if not is_hidden(n))
-
-
 def _pick(candidates: list[str], expected_name: str | None, where: str, what: str):
     """The one submitted file among `candidates` (paths inside a folder or zip), or a Problem."""
     if expected_name is not None:
@@ -193,22 +177,20 @@ def read_submission_json(
     path = pathlib.Path(path)
     if not path.exists():
         raise FileNotFoundError(f"{path}: no such file or folder")
-    if path.is_dir():
-        chosen = _pick(json_members(path), expected_name, str(path), what)
-        if isinstance(chosen, Problem):
-            return str(path), None, [chosen]
-        location, data = str(path / chosen), (path / chosen).read_bytes()
-    elif zipfile.is_zipfile(path):
+    if path.is_file() and not zipfile.is_zipfile(path):
+        location, data = str(path), path.read_bytes()
+    else:
         try:
-            with zipfile.ZipFile(path) as archive:
-                chosen = _pick(json_members(path, archive), expected_name, str(path), what)
+            with Archive(path) as archive:
+                members = sorted(m for m in archive.members() if m.endswith(".json"))
+                chosen = _pick(members, expected_name, str(path), what)
                 if isinstance(chosen, Problem):
                     return str(path), None, [chosen]
-                location, data = f"{path}:{chosen}", archive.read(chosen)
+                location, data = archive.where(chosen), archive.read(chosen)
+        except FileFormatError as error:  # a zip that cannot be opened
+            return str(path), None, [Problem(str(path), error.problem)]
         except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError) as error:
             return str(path), None, [Problem(str(path), f"cannot read the zip ({error})")]
-    else:
-        location, data = str(path), path.read_bytes()
     document, problems = parse_json_bytes(data, location)
     return location, document, problems
 

@@ -1,6 +1,7 @@
 """What every submission validator returns: a list of problems, each with where and what.
 
-Each `zoo.formats.<task>` module exposes
+Each task's validator module (`zoo.formats.validate.TASKS` lists them: `zoo.formats.<task>`, or
+`zoo.formats.<task>_submission` where the format module would grow too long) exposes
 
     validate_submission(path, *, groundtruth=None) -> list[Problem]
 

@@ -1,3 +1,4 @@
+# Over 600 lines: kept whole while the calibration task is written against its public names.
 """JaC@t, completeness, final score of SoccerNet camera calibration, equal to the official evaluator.
 
 The official `SoccerNet.Evaluation.CameraCalibration.evaluate` (and the EvalAI script, which
@@ -52,6 +53,7 @@ from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 
+from zoo.cli import user_errors
 from zoo.formats import calibration as formats
 from zoo.geometry.camera import MIN_DEPTH, Camera, camera_coordinates, distort
 from zoo.geometry.pitch import CLASS_INDEX, LINE_CLASSES, SampledPitch, mirror_index, sampled_pitch
@@ -616,6 +618,7 @@ def evaluate(
     return summarize(scores, len(truth))
 
 
+@user_errors
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m zoo.metrics.calibration",
@@ -628,6 +631,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--width", type=int, default=960)
     parser.add_argument("--height", type=int, default=540)
     parser.add_argument("--per-class", action="store_true", help="also print per-class values")
+    parser.add_argument("--verbose", action="store_true", help="show the traceback of errors")
     args = parser.parse_args(argv)
     results = evaluate(
         args.groundtruth,

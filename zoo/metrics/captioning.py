@@ -1,3 +1,4 @@
+# Over 600 lines: kept whole while the captioning task is written against its public names.
 """SoccerNet dense video captioning metrics, equal to the official evaluator and faster.
 
 The official `SoccerNet.Evaluation.DenseVideoCaptioning.evaluate(..., include_SODA=False)` is the
@@ -85,8 +86,10 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from zoo.cli import user_errors
 from zoo.formats import captioning as formats
-from zoo.formats.game_tree import GameTree, missing_message
+from zoo.formats.archive import Archive
+from zoo.formats.game_tree import games_at_hand, games_to_evaluate
 from zoo.formats.captioning import LABEL_FILE, LINE_BREAKS, PREDICTION_FILE
 
 WINDOW_SIZE = 30
@@ -712,10 +715,6 @@ def evaluate_videos(
 
 
 
-def _tree(path: str | os.PathLike) -> GameTree:
-    return GameTree(path, error=formats.CaptioningFormatError)
-
-
 def evaluate(
     labels_dir: str | os.PathLike,
     predictions_dir: str | os.PathLike,
@@ -752,35 +751,26 @@ def evaluate(
     """
     window_size = _check_window(window_size)
     _MeteorServer.instance()  # start METEOR's Java now: its start-up overlaps the reading
-    labels_tree, predictions_tree = _tree(labels_dir), _tree(predictions_dir)
-    try:
-        if games is None:
-            games = labels_tree.games_with(label_file)
-        elif isinstance(games, str):
-            from zoo.formats import splits
-
-            games = splits.list_games(games, task="caption")
-        games = list(dict.fromkeys(games))  # the official keys a dict by (game, half)
-        if not games:
-            raise ValueError(f"no game with {label_file} under {labels_dir}")
-        missing = [g for g in games if not labels_tree.has(g, label_file)]
-        if missing:
-            raise FileNotFoundError(missing_message(label_file, labels_dir, missing))
-        missing = [g for g in games if not predictions_tree.has(g, prediction_file)]
-        if missing:
-            raise FileNotFoundError(missing_message(prediction_file, predictions_dir, missing))
-
+    with (
+        Archive(labels_dir, error=formats.CaptioningFormatError) as labels_tree,
+        Archive(predictions_dir, error=formats.CaptioningFormatError) as predictions_tree,
+    ):
+        games = games_to_evaluate(
+            labels_tree, predictions_tree, games, label_file=label_file,
+            prediction_file=prediction_file, split_task="caption",
+        )
         videos = {}
-        for game in games:
+        for game in dict.fromkeys(games):  # the official keys a dict by (game, half)
+            label_member, prediction_member = f"{game}/{label_file}", f"{game}/{prediction_file}"
             annotations = formats.parse_labels(
-                labels_tree.load(game, label_file),
-                path=labels_tree.name(game, label_file),
+                labels_tree.read_json(label_member),
+                path=labels_tree.where(label_member),
                 version=version,
                 on_unscored=on_unscored,
             )
             predictions = formats.parse_predictions(
-                predictions_tree.load(game, prediction_file),
-                path=predictions_tree.name(game, prediction_file),
+                predictions_tree.read_json(prediction_member),
+                path=predictions_tree.where(prediction_member),
                 version=version,
                 on_unscored=on_unscored,
             )
@@ -790,7 +780,7 @@ def evaluate(
                 key = (game, half)
                 if not gt:
                     raise ValueError(
-                        f"{labels_tree.name(game, label_file)} has no scored caption in half "
+                        f"{labels_tree.where(label_member)} has no scored caption in half "
                         f"{half}; the official evaluator cannot score such a half (KeyError)"
                     )
                 videos[key] = _sorted_video(
@@ -798,9 +788,6 @@ def evaluate(
                     VideoCaptions([a.seconds for a in gt], [a.anonymized for a in gt]),
                     VideoCaptions([p.seconds for p in pred], [p.comment for p in pred]),
                 )
-    finally:
-        labels_tree.close()
-        predictions_tree.close()
     return _score_videos([videos[key] for key in official_order(list(videos))], window_size)
 
 
@@ -821,8 +808,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("labels", help="folder or zip of league/season/game/Labels-caption.json")
     parser.add_argument("predictions", help="folder or zip of league/season/game/<prediction file>")
     parser.add_argument(
-        "--split", default=None, help="only this official split's games (default: all labelled)"
-    )
+        "--split", default=None,
+        help="this official split's games that the labels hold (default: the games of the predictions)")
+    parser.add_argument("--verbose", action="store_true", help="show the traceback of errors")
     parser.add_argument("--window-size", type=int, default=WINDOW_SIZE, help="seconds")
     parser.add_argument("--label-file", default=LABEL_FILE)
     parser.add_argument("--prediction-file", default=PREDICTION_FILE)
@@ -834,13 +822,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--json", action="store_true", help="print the results as JSON instead")
     args = parser.parse_args(argv)
+    return user_errors(_score_command)(args)
+
+
+def _score_command(args) -> int:
+    games, note = games_at_hand(args.labels, args.predictions, args.split, label_file=args.label_file,
+                                prediction_file=args.prediction_file, split_task="caption")
+    print(note, file=sys.stderr if args.json else sys.stdout)
     results = evaluate(
         args.labels,
         args.predictions,
         window_size=args.window_size,
         label_file=args.label_file,
         prediction_file=args.prediction_file,
-        games=args.split,
+        games=games,
         on_unscored=args.on_unscored,
     )
     if args.json:

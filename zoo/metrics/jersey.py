@@ -42,6 +42,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from zoo.cli import user_errors
 from zoo.formats import jersey as formats
 
 RESULT_KEYS = (
@@ -225,6 +226,7 @@ def format_table(results: dict, *, per_class: bool = True) -> str:
     return "\n".join(lines)
 
 
+@user_errors
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m zoo.metrics.jersey",
@@ -234,6 +236,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("predictions", help="the prediction JSON file")
     parser.add_argument("--top", type=int, default=10, help="how many confused pairs to list")
     parser.add_argument("--no-per-class", action="store_true", help="leave out the class table")
+    parser.add_argument("--verbose", action="store_true", help="show the traceback of errors")
     args = parser.parse_args(argv)
     results = evaluate(args.groundtruth, args.predictions, top_confusions=args.top)
     print(format_table(results, per_class=not args.no_per_class))

@@ -16,6 +16,8 @@ from typing import Any
 
 import flax.linen as nn
 
+from zoo.errors import ConfigError
+
 # name -> "module:Class" under zoo.models; modules are imported on first use.
 _REGISTRY = {
     "netvlad_pp": "netvlad:NetVLADPlusPlus",
@@ -37,7 +39,7 @@ def model_names() -> list[str]:
 
 def model_class(name: str) -> type[nn.Module]:
     if name not in _REGISTRY:
-        raise ValueError(f"Unknown model.name {name!r}; known models: {', '.join(sorted(_REGISTRY))}.")
+        raise ConfigError(f"Unknown model.name {name!r}; known models: {', '.join(sorted(_REGISTRY))}.")
     module, _, cls = _REGISTRY[name].partition(":")
     module = module if "." in module else f"zoo.models.{module}"
     return getattr(importlib.import_module(module), cls)
@@ -48,21 +50,25 @@ def constructor_fields(cls: type[nn.Module]) -> set[str]:
     return {f.name for f in dataclasses.fields(cls) if f.init} - {"parent", "name"}
 
 
-def build(model_config: Mapping[str, Any], **extra: Any) -> nn.Module:
+def build(model_config: Mapping[str, Any], *, skip: tuple[str, ...] = (), **extra: Any) -> nn.Module:
     """The module `model_config.name` with the other fields of `model_config` and `extra` as arguments.
 
+    skip: fields of model_config that the task reads itself (e.g. the team recipe, which decides
+      the number of class columns and the heads).
     Raises ValueError naming any field the module does not take (a config typo), so that a field
     is never silently ignored.
     """
     fields = dict(model_config.to_dict() if hasattr(model_config, "to_dict") else model_config)
+    for name in skip:
+        fields.pop(name, None)
     name = fields.pop("name", None)
     if not name:
-        raise ValueError("config.model.name is empty; known models: " + ", ".join(sorted(_REGISTRY)))
+        raise ConfigError("config.model.name is empty; known models: " + ", ".join(sorted(_REGISTRY)))
     cls = model_class(name)
     fields.update(extra)
     unknown = sorted(set(fields) - constructor_fields(cls))
     if unknown:
-        raise ValueError(
+        raise ConfigError(
             f"config.model: {cls.__name__} ({name}) takes no field {', '.join(map(repr, unknown))}; "
             f"its fields: {', '.join(sorted(constructor_fields(cls)))}."
         )

@@ -110,6 +110,7 @@ class E2ESpot(nn.Module):
     hidden_dim: int = 0
     gru_layers: int = 1
     dropout_rate: float = 0.5
+    remat: bool = False  # recompute each backbone block in the backward pass
 
     @nn.compact
     def __call__(self, frames: jax.Array, *, train: bool) -> dict[str, jax.Array]:
@@ -119,7 +120,7 @@ class E2ESpot(nn.Module):
             raise ValueError("E2E-Spot uses temporal_shift 'gsm', 'tsm' or 'none' (GSF is T-DEED's).")
         spec = regnet_spec(self.backbone)
         batch, clip_len = frames.shape[:2]
-        features = RegNetY(spec, self.temporal_shift, shift_stages=(1, 2, 3, 4), name="backbone")(
+        features = RegNetY(spec, self.temporal_shift, shift_stages=(1, 2, 3, 4), remat=self.remat, name="backbone")(
             rearrange(frames, "b t h w c -> (b t) h w c"), clip_len, train=train)
         features = rearrange(features, "(b t) d -> b t d", b=batch)
         hidden = self.hidden_dim or min(spec.num_features, MAX_GRU_HIDDEN)

@@ -64,7 +64,7 @@ class NetVLADPlusPlus(nn.Module):
       num_classes: number of event classes; the output has one more column, background, first.
       vocab_size: total NetVLAD vocabulary; each half of the window gets vocab_size // 2.
       projection_dim: features of another width are first projected to this by a linear layer
-        (the baseline does so for anything that is not 512-d); None disables the projection.
+        (the baseline does so for anything that is not 512-d); 0 (or None) disables the projection.
       dropout_rate: dropout on the pooled code (0.4 in the baseline).
 
     Call: window [batch, time, dim] -> logits [batch, num_classes + 1] (column 0 is background).
@@ -79,7 +79,7 @@ class NetVLADPlusPlus(nn.Module):
 
     @nn.compact
     def __call__(self, window: jax.Array, *, train: bool) -> jax.Array:
-        if self.projection_dim is not None and window.shape[-1] != self.projection_dim:
+        if self.projection_dim and window.shape[-1] != self.projection_dim:
             window = nn.Dense(self.projection_dim, name="projection")(window)
         middle = window.shape[1] // 2
         before = NetVLAD(self.vocab_size // 2, name="vlad_before")(window[:, :middle])

@@ -31,6 +31,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from zoo.models.grouped_conv import GroupedConv
+from zoo.models.precision import compute_dtype
+from zoo.models.remat import maybe_remat
 from zoo.models.resnet import batch_norm, conv
 from zoo.models.temporal_shift import GateShift, check_shift, tsm_shift
 
@@ -76,6 +78,8 @@ class RegNetSpec:
 REGNETY = {
     "regnety_002": RegNetSpec.from_design(w0=24, wa=36.44, wm=2.49, depth=13, group_size=8),
     "regnety_008": RegNetSpec.from_design(w0=56, wa=38.84, wm=2.4, depth=14, group_size=16),
+    # A small RegNetY of the zoo's for tests and CPU runs on the synthetic data (not a timm model).
+    "regnety_micro": RegNetSpec(widths=(16, 24, 48, 96), depths=(1, 1, 2, 1), group_size=8, stem_width=16),
 }
 
 
@@ -157,7 +161,7 @@ class YBlock(nn.Module):
     shift: str = "none"
 
     @nn.compact
-    def __call__(self, x: jax.Array, clip_len: int, *, train: bool) -> jax.Array:
+    def __call__(self, x: jax.Array, clip_len: int, train: bool) -> jax.Array:
         shortcut = x
         if self.shift == "tsm":
             x = tsm_shift(x, clip_len)
@@ -185,12 +189,14 @@ class RegStage(nn.Module):
     group_size: int
     se_ratio: float = 0.25
     shift: str = "none"
+    remat: bool = False
 
     @nn.compact
     def __call__(self, x: jax.Array, clip_len: int, *, train: bool) -> jax.Array:
+        block = maybe_remat(YBlock, self.remat, static_argnums=(2, 3))
         for index in range(self.depth):
-            x = YBlock(self.features, 2 if index == 0 else 1, self.group_size, self.se_ratio, self.shift,
-                       name=f"b{index + 1}")(x, clip_len, train=train)
+            x = block(self.features, 2 if index == 0 else 1, self.group_size, self.se_ratio, self.shift,
+                      name=f"b{index + 1}")(x, clip_len, train)
         return x
 
 
@@ -202,6 +208,7 @@ class RegNetY(nn.Module):
       temporal_shift: "none", "tsm", "gsm" or "gsf", in front of conv1 of every block of
         `shift_stages` (1-based stage numbers).
       shift_stages: stages that get the shift; E2E-Spot shifts in all four, T-DEED in 3 and 4.
+      remat: recompute each block in the backward pass (zoo.models.remat).
 
     Call: frames [n, height, width, 3] (ImageNet-normalised float, or uint8 RGB, normalised here;
       n = batch * clip_len, clip by clip),
@@ -212,6 +219,7 @@ class RegNetY(nn.Module):
     spec: str | RegNetSpec = "regnety_002"
     temporal_shift: str = "none"
     shift_stages: Sequence[int] = (1, 2, 3, 4)
+    remat: bool = False
 
     @nn.compact
     def __call__(self, frames: jax.Array, clip_len: int = 1, *, train: bool) -> jax.Array:
@@ -221,12 +229,13 @@ class RegNetY(nn.Module):
             # Frames straight from the decoder: normalised on the device, so batches travel as
             # uint8 (a quarter of float32's bytes) from the input pipeline to the accelerators.
             frames = (frames.astype(jnp.float32) / 255.0 - IMAGENET_MEAN) / IMAGENET_STD
+            frames = frames.astype(compute_dtype())
         if len(spec.widths) != 4 or len(spec.depths) != 4:
             raise ValueError(f"A RegNet has 4 stages; {spec} has {len(spec.widths)}.")
         x = ConvNormAct(spec.stem_width, 3, 2, name="stem")(frames, train=train)
         for stage, (width, depth) in enumerate(zip(spec.widths, spec.depths), start=1):
             shift = self.temporal_shift if stage in self.shift_stages else "none"
-            x = RegStage(width, depth, min(spec.group_size, width), spec.se_ratio, shift,
+            x = RegStage(width, depth, min(spec.group_size, width), spec.se_ratio, shift, self.remat,
                          name=f"s{stage}")(x, clip_len, train=train)
         return jnp.mean(x, axis=(1, 2))
 

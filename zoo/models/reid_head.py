@@ -86,7 +86,7 @@ class ReidHead(nn.Module):
                 features = GeM(name="gem")(features)
             else:
                 raise ValueError(f"Unknown pooling {self.pooling!r}; expected 'avg' or 'gem'.")
-        if self.reduction_dim is not None:
+        if self.reduction_dim:  # 0 or None: no reduction layer
             features = nn.Dense(self.reduction_dim, kernel_init=linear_init, name="reduction")(features)
             features = nn.relu(batch_norm(train, "reduction_bn")(features))
         embedding_bn = nn.BatchNorm(
@@ -119,6 +119,7 @@ class ReidModel(nn.Module):
     pooling: str = "avg"
     reduction_dim: int | None = None
     last_stride: int = 1
+    remat: bool = False  # recompute each ResNet bottleneck in the backward pass (resnet50 only)
 
     @nn.compact
     def __call__(self, images: jax.Array, *, train: bool) -> dict[str, jax.Array]:
@@ -127,7 +128,10 @@ class ReidModel(nn.Module):
                 f"backbone {self.backbone!r} pools inside the network (as torchreid's OSNet does); "
                 f"pooling={self.pooling!r} applies to resnet50 only."
             )
-        backbone = make_backbone(self.backbone, last_stride=self.last_stride, name="backbone")
+        if self.remat and self.backbone != "resnet50":
+            raise ValueError(f"remat is implemented for resnet50's bottlenecks, not {self.backbone!r}.")
+        extra = {"remat": True} if self.remat else {}
+        backbone = make_backbone(self.backbone, last_stride=self.last_stride, name="backbone", **extra)
         features = backbone(images, train=train)
         return ReidHead(
             self.num_classes, pooling=self.pooling, reduction_dim=self.reduction_dim, name="head"

@@ -22,6 +22,8 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
+from zoo.models.remat import maybe_remat
+
 # torchvision initialises convolutions with kaiming_normal_(mode="fan_out", nonlinearity="relu").
 conv_init = nn.initializers.variance_scaling(2.0, "fan_out", "normal")
 
@@ -82,7 +84,7 @@ class Bottleneck(nn.Module):
     stride: int = 1
 
     @nn.compact
-    def __call__(self, x: jax.Array, *, train: bool) -> jax.Array:
+    def __call__(self, x: jax.Array, train: bool) -> jax.Array:
         out_channels = 4 * self.planes
         y = conv(self.planes, 1, name="conv1")(x)
         y = nn.relu(batch_norm(train, "bn1")(y))
@@ -103,6 +105,7 @@ class ResNet(nn.Module):
       stage_sizes: bottlenecks per stage; (3, 4, 6, 3) is ResNet-50, (3, 4, 23, 3) ResNet-101.
       last_stride: stride of the last stage; 1 keeps a 16x16 (at 256x128) map as in the ReID
         strong baseline (Luo et al. 2019), 2 is the ImageNet network.
+      remat: recompute each bottleneck in the backward pass (zoo.models.remat).
 
     Call: images [batch, height, width, 3] (normalised) -> feature map
       [batch, height / (8 * last_stride), width / (8 * last_stride), 2048] (sizes rounded up at
@@ -111,6 +114,7 @@ class ResNet(nn.Module):
 
     stage_sizes: Sequence[int] = (3, 4, 6, 3)
     last_stride: int = 2
+    remat: bool = False
 
     @nn.compact
     def __call__(self, images: jax.Array, *, train: bool) -> jax.Array:
@@ -118,10 +122,9 @@ class ResNet(nn.Module):
         x = nn.relu(batch_norm(train, "bn1")(x))
         x = max_pool_3x3_s2(x)
         strides = (1, 2, 2, self.last_stride)
+        bottleneck = maybe_remat(Bottleneck, self.remat, static_argnums=(2,))
         for stage, (blocks, stride) in enumerate(zip(self.stage_sizes, strides)):
             planes = 64 * 2**stage
             for block in range(blocks):
-                x = Bottleneck(
-                    planes, stride if block == 0 else 1, name=f"layer{stage + 1}_{block}"
-                )(x, train=train)
+                x = bottleneck(planes, stride if block == 0 else 1, name=f"layer{stage + 1}_{block}")(x, train)
         return x

@@ -76,6 +76,7 @@ class TDEED(nn.Module):
     displacement: bool = True
     team_head: bool = True
     dropout_rate: float = 0.5
+    remat: bool = False  # recompute each backbone block in the backward pass
 
     @nn.compact
     def __call__(self, frames: jax.Array, *, train: bool) -> dict[str, jax.Array]:
@@ -86,7 +87,7 @@ class TDEED(nn.Module):
             raise ValueError("T-DEED uses temporal_shift 'gsf', 'gsm' or 'none'.")
         spec = regnet_spec(self.backbone)
         batch = frames.shape[0]
-        features = RegNetY(spec, self.temporal_shift, shift_stages=(3, 4), name="backbone")(
+        features = RegNetY(spec, self.temporal_shift, shift_stages=(3, 4), remat=self.remat, name="backbone")(
             rearrange(frames, "b t h w c -> (b t) h w c"), self.clip_len, train=train)
         features = rearrange(features, "(b t) d -> b t d", b=batch)
         encoding = self.param("temporal_encoding", nn.initializers.normal(1.0 / self.clip_len),

@@ -24,26 +24,30 @@ def plot_timeline(
     team: np.ndarray | None = None,
     title: str = "",
     min_confidence: float = 0.0,
-) -> None:
-    """Writes the timeline as a PNG.
+    duration_s: float | None = None,
+) -> str:
+    """Writes the timeline as a PNG; returns what was drawn ("12 of 40 actions with confidence >= 0.2").
 
     Args:
       seconds, class_index, confidence: [N] time (s), class and score of each spotted action.
       classes: class names, one row each.
       team: [N] 0 left / 1 right, or None.
+      title: the video's name; the title also says how many actions are drawn above which threshold.
       min_confidence: actions below it are not drawn (long videos hold thousands of weak ones).
+      duration_s: the video's length, the extent of the time axis (default: the last action).
     """
-    try:
-        import matplotlib
+    import matplotlib
 
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError as error:
-        raise ImportError("The timeline plot needs matplotlib: pip install 'soccernet-zoo[plot]'.") from error
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    total = len(np.asarray(seconds))
     keep = np.asarray(confidence) >= min_confidence
     seconds, class_index, confidence = (np.asarray(a)[keep] for a in (seconds, class_index, confidence))
     team = np.full(len(seconds), -1) if team is None else np.asarray(team)[keep]
-    minutes = seconds / 60.0
+    extent = duration_s if duration_s else (float(seconds.max()) if len(seconds) else 1.0)
+    # Seconds for a clip, minutes for a match.
+    unit, scale = ("s", 1.0) if extent < 180 else ("min", 60.0)
     figure, axis = plt.subplots(figsize=(14, 0.45 * len(classes) + 1.6))
     for side in (-1, 0, 1):
         mine = team == side
@@ -52,17 +56,21 @@ def plot_timeline(
         colours = np.zeros((mine.sum(), 4))
         colours[:, :3] = matplotlib.colors.to_rgb(TEAM_COLOURS[side])
         colours[:, 3] = np.clip(confidence[mine], 0.08, 1.0)
-        axis.scatter(minutes[mine], class_index[mine], marker="|", s=180, c=colours,
+        axis.scatter(seconds[mine] / scale, class_index[mine], marker="|", s=180, c=colours,
                      label={-1: "action", 0: "left team", 1: "right team"}[side])
     axis.set_yticks(range(len(classes)), classes)
     axis.set_ylim(-0.7, len(classes) - 0.3)
     axis.invert_yaxis()
-    axis.set_xlabel("time (min)")
-    axis.set_xlim(left=0)
+    axis.set_xlabel(f"time ({unit})")
+    axis.set_xlim(0, extent / scale)
     axis.grid(axis="x", alpha=0.3)
     if len(seconds):
         axis.legend(loc="upper right", fontsize="small", framealpha=0.8)
-    axis.set_title(title or f"{len(seconds)} actions (opacity = confidence)")
+        drawn = f"{len(seconds)} of {total} actions with confidence >= {min_confidence:g}"
+    else:
+        drawn = f"none of {total} actions reaches confidence {min_confidence:g}"
+    axis.set_title(f"{title}: {drawn} (opacity = confidence)" if title else f"{drawn} (opacity = confidence)")
     figure.tight_layout()
     figure.savefig(os.fspath(path), dpi=110)
     plt.close(figure)
+    return drawn

@@ -55,6 +55,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
+from zoo.cli import user_errors
 from zoo.formats.splits import SPLITS, list_games
 from zoo.formats.spotting import BALL_LABEL_FILE, LABEL_FILE, positions_ms
 from zoo.synthetic import pitch_render
@@ -195,7 +196,8 @@ def write_dataset(root, *, version="2025", games_per_split=None, video_seconds=1
         "2025" (one video `224p.mp4`; 12 classes, all in half "1"; a `halftime` field).
       games_per_split: None (all 9 official ball games), an int (the first N of each split) or
         {split: N}.
-      video_seconds: footage per game (2023: two halves of half that each).
+      video_seconds: footage per game (2023: two halves of half that each), or {split: seconds}
+        (longer test games give a steadier metric).
       events_per_minute: about how many ball-class events happen per minute (2023 labels only
         the passes and runs among them).
       width, height, fps: video frame size and rate (the official 224p is 398x224 at 25 fps).
@@ -203,12 +205,15 @@ def write_dataset(root, *, version="2025", games_per_split=None, video_seconds=1
         same match in every version.
     """
     labels = ball_labels(version)
-    if video_seconds < MIN_SECONDS or events_per_minute <= 0 or fps <= 0:
+    seconds_of = dict(video_seconds) if isinstance(video_seconds, Mapping) else {s: video_seconds for s in SPLITS}
+    if min(seconds_of.values()) < MIN_SECONDS or events_per_minute <= 0 or fps <= 0:
         raise ValueError(f"video_seconds must be >= {MIN_SECONDS}, events_per_minute and fps > 0")
     everything = {split: len(list_games(split, task="ball")) for split in SPLITS}
     written = []
     for split, game in _games(games_per_split, "ball", everything):
-        match = simulate_ball_game(game, video_seconds=video_seconds, events_per_minute=events_per_minute,
+        if split not in seconds_of:
+            raise ValueError(f"video_seconds gives no length for the {split} games")
+        match = simulate_ball_game(game, video_seconds=seconds_of[split], events_per_minute=events_per_minute,
                                    width=width, height=height, fps=fps, seed=seed)
         folder = os.path.join(os.fspath(root), game)
         os.makedirs(folder, exist_ok=True)
@@ -272,6 +277,7 @@ def _parse_games(text: str) -> int | dict[str, int]:
     return games
 
 
+@user_errors
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("root", help="folder to write the SoccerNet tree into")
@@ -285,6 +291,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--width", type=int, default=160)
     parser.add_argument("--height", type=int, default=96)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--verbose", action="store_true", help="show the traceback of errors")
     args = parser.parse_args(argv)
     size = {"width": args.width, "height": args.height, "seed": args.seed, "games_per_split": args.games}
     if args.v2_video:

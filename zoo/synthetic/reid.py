@@ -46,6 +46,7 @@ from collections.abc import Mapping, Sequence
 import cv2
 import numpy as np
 
+from zoo.cli import user_errors
 from zoo.formats.reid import ReidSample, bbox_info_file, format_filename, write_bbox_info
 from zoo.formats.splits import SPLITS, list_games
 
@@ -705,6 +706,7 @@ def _parse_actions(text: str) -> dict[str, int]:
     return actions
 
 
+@user_errors
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--root", required=True, help="folder to write the reid tree into")
@@ -713,6 +715,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         help="actions per split, e.g. train=24,valid=4,test=4,challenge=2 (splits left out get none)")
     parser.add_argument("--image_scale", type=float, default=1.0)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--verbose", action="store_true", help="show the traceback of errors")
     args = parser.parse_args(argv)
     counts = write_soccernet_reid(
         args.root, actions_per_split=args.actions, image_scale=args.image_scale, seed=args.seed)

@@ -34,6 +34,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
+from zoo.cli import user_errors
 from zoo.formats import frame_detections
 from zoo.formats.splits import SPLITS, list_games
 from zoo.formats.spotting import CLASSES_V2, FEATURE_KINDS, LABEL_FILE
@@ -263,6 +264,7 @@ def _parse_games(text: str) -> dict[str, int]:
     return games
 
 
+@user_errors
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--root", required=True, help="folder to write the SoccerNet tree into")
@@ -278,6 +280,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--with_players", action="store_true",
                         help="also write the 2 fps calibration and player-detection files")
     parser.add_argument("--set_piece_features", choices=SET_PIECE_FEATURES, default="distinct")
+    parser.add_argument("--verbose", action="store_true", help="show the traceback of errors")
     args = parser.parse_args(argv)
     written = write_soccernet_v2(
         args.root, games_per_split=args.games, feature_kinds=tuple(args.features.split(",")),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 
+from zoo.errors import ConfigError
 from zoo.train.task import Task
 
 # name -> module defining TASK; modules are imported on first use so that a task's dependencies
@@ -17,9 +18,14 @@ _REGISTRY = {
 
 def get_task(name: str) -> Task:
     if name not in _REGISTRY:
-        raise ValueError(f"Unknown task {name!r}; known tasks: {sorted(_REGISTRY)}")
+        raise ConfigError(f"Unknown task {name!r} (config.task); known tasks: {', '.join(sorted(_REGISTRY))}.")
     return importlib.import_module(_REGISTRY[name]).TASK
 
 
 def task_names() -> list[str]:
     return sorted(_REGISTRY)
+
+
+def predicting_tasks() -> dict[str, Task]:
+    """The tasks that `python -m zoo.predict` can run (those with a `predict_file`)."""
+    return {name: task for name in task_names() if (task := get_task(name)).predict_file is not None}

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import json
 import os
 
 import grain
@@ -25,16 +24,17 @@ import numpy as np
 import optax
 import scipy.special
 from absl import logging
-from tqdm import tqdm
 
+from zoo import progress
 from zoo.data import tfds_sources
 from zoo.data.windows import ArraySource, centred_windows, window_indices
 from zoo.formats import spotting as spotting_format
 from zoo.metrics import spotting as spotting_metric
-from zoo.models.netvlad import NetVLADPlusPlus
 from zoo.synthetic import soccernet_v2 as synthetic
+import zoo.models
+from zoo.errors import ConfigError
 from zoo.postprocess.nms import greedy_nms
-from zoo.train.task import Task, TrainData
+from zoo.train.task import Models, Scores, Shard, Task, TrainData
 
 DATASET = "soccernet_v2_features"
 CLASSES = spotting_format.CLASSES_V2
@@ -69,6 +69,7 @@ def prepare_data(config: ml_collections.ConfigDict, workdir: str) -> str:
             events_per_half=synthetic_config.events_per_half, seed=synthetic_config.seed,
         ),
         description="SoccerNet-v2",
+        sources=(f"**/{spotting_format.LABEL_FILE}", f"**/[12]_{config.data.features}.npy"),
     )
 
 
@@ -89,13 +90,12 @@ def _annotations(record: dict) -> tuple[spotting_format.Annotation, ...]:
     )
 
 
-def read_halves(config: ml_collections.ConfigDict, workdir: str, split: str) -> list[Half]:
-    """Every half of a split, in dataset order."""
+def read_halves(config: ml_collections.ConfigDict, workdir: str, split: str, shard: Shard = Shard()) -> list[Half]:
+    """The halves of a split (this shard of them), in dataset order."""
     data_dir = prepare_data(config, workdir)
     source = tfds_sources.data_source(f"{DATASET}/{config.data.features}", split, data_dir=data_dir)
     halves = []
-    for index in tqdm(range(len(source)), desc=f"read {split}", unit="half",
-                      disable=jax.process_index() != 0, leave=False):
+    for index in progress.bar(shard.take(range(len(source))), desc=f"read {split}", unit="half", leave=False):
         record = source[index]
         game = record["game"]
         halves.append(Half(
@@ -152,13 +152,20 @@ def make_train_data(config: ml_collections.ConfigDict, workdir: str, batch_size:
 # ----------------------------------------------------------------------------- model and loss
 
 
-def make_model(config: ml_collections.ConfigDict, workdir: str | None = None) -> NetVLADPlusPlus:
-    return NetVLADPlusPlus(
-        num_classes=len(CLASSES),
-        vocab_size=config.model.vocab_size,
-        projection_dim=config.model.projection_dim or None,
-        dropout_rate=config.model.dropout_rate,
-    )
+def check_config(config: ml_collections.ConfigDict) -> None:
+    if config.data.features not in spotting_format.FEATURE_KINDS:
+        raise ConfigError(f"data.features={config.data.features!r}; expected one of "
+                          f"{sorted(spotting_format.FEATURE_KINDS)}.")
+    if window_frames(config) < 2:
+        raise ConfigError(f"data.window_seconds={config.data.window_seconds} at data.framerate="
+                          f"{config.data.framerate} gives a window of fewer than 2 frames.")
+    unknown = sorted(set(config.eval.metrics) - set(spotting_metric.METRICS))
+    if unknown:
+        raise ConfigError(f"eval.metrics: unknown {unknown}; expected some of {list(spotting_metric.METRICS)}.")
+
+
+def make_model(config: ml_collections.ConfigDict):
+    return zoo.models.build(config.model, num_classes=len(CLASSES))
 
 
 def example_inputs(config: ml_collections.ConfigDict) -> np.ndarray:
@@ -176,77 +183,97 @@ def loss(logits: jax.Array, batch: dict) -> tuple[jax.Array, dict]:
 # ----------------------------------------------------------------------------- inference and evaluation
 
 
-def half_scores(predictor, half: Half, *, length: int, chunk: int = 2048) -> np.ndarray:
-    """Class scores of every frame of a half from the window centred on it: [frames, classes]."""
+@dataclasses.dataclass(frozen=True)
+class HalfSpots:
+    """The actions spotted in one half (after NMS), with the half's labels for scoring."""
+
+    game: str
+    half: int
+    frame: np.ndarray  # [N] int64, at the features' frame rate
+    class_index: np.ndarray  # [N] int64
+    confidence: np.ndarray  # [N] float64
+    annotations: tuple[spotting_format.Annotation, ...]
+
+
+def half_scores(predictors, half: Half, *, length: int, chunk: int = 2048) -> np.ndarray:
+    """Class scores of every frame of a half from the window centred on it: [frames, classes].
+
+    With several predictors (an ensemble), their probabilities are averaged.
+    """
     scores = []
     for first in range(0, len(half.features), chunk):
         last = min(first + chunk, len(half.features))
-        logits = predictor(centred_windows(half.features, length, first, last))
-        scores.append(scipy.special.expit(np.asarray(logits, np.float64))[:, 1:])  # drop background
+        windows = centred_windows(half.features, length, first, last)
+        probabilities = [scipy.special.expit(np.asarray(p(windows), np.float64))[:, 1:] for p in predictors]
+        scores.append(np.mean(probabilities, axis=0))  # background column dropped
     return np.concatenate(scores)
 
 
-def evaluate(config: ml_collections.ConfigDict, workdir: str, predictor, split: str, output_dir: str) -> dict[str, float]:
-    """Spots actions on every game of `split`, writes the submission and scores it.
-
-    Writes `<output_dir>/<league>/<season>/<game>/results_spotting.json` for each game and
-    `<output_dir>.zip` (ready for the challenge server), and, for labelled splits,
-    `<output_dir>/metrics.json` with every key of the official evaluator for each metric in
-    `config.eval.metrics`. Returns the headline numbers as `<key>_<metric>` floats.
-    """
-    if isinstance(predictor, (list, tuple)):
-        raise ValueError("Action spotting does not ensemble runs (config.eval.ensemble must be empty).")
-    halves = read_halves(config, workdir, split)
+def predict_split(config: ml_collections.ConfigDict, workdir: str, models: Models, split: str,
+                  shard: Shard) -> list[HalfSpots]:
+    """Sliding-window scores and per-class NMS on this shard's halves of `split`."""
     length, framerate = window_frames(config), config.data.framerate
     window = config.eval.nms_window_seconds * framerate
-    games: dict[str, list[Half]] = {}
-    for h in halves:
-        games.setdefault(h.game, []).append(h)
+    records = []
+    for half in progress.bar(read_halves(config, workdir, split, shard), desc=f"spot {split}", unit="half"):
+        frame, klass, score = greedy_nms(half_scores(models.predictors, half, length=length), window=window,
+                                         threshold=config.eval.nms_threshold)
+        records.append(HalfSpots(half.game, half.half, frame, klass, score, half.annotations))
+    return records
 
-    labelled = split != "challenge"  # the official challenge split ships no labels
+
+def _by_game(records: list[HalfSpots]) -> dict[str, list[HalfSpots]]:
+    games: dict[str, list[HalfSpots]] = {}
+    for record in sorted(records, key=lambda r: (r.game, r.half)):
+        games.setdefault(record.game, []).append(record)
+    return games
+
+
+def _game_spots(halves: list[HalfSpots]) -> dict[str, np.ndarray]:
+    return {
+        "half": np.concatenate([np.full(len(h.frame), h.half) for h in halves]),
+        "frame": np.concatenate([h.frame for h in halves]),
+        "class_index": np.concatenate([h.class_index for h in halves]),
+        "confidence": np.concatenate([h.confidence for h in halves]),
+    }
+
+
+def write_submission(config: ml_collections.ConfigDict, records: list[HalfSpots], output_dir: str) -> None:
+    """`<output_dir>/<league>/<season>/<game>/results_spotting.json` for every game."""
+    for game, halves in _by_game(records).items():
+        spotting_format.write_predictions(
+            os.path.join(output_dir, game, spotting_format.PREDICTION_FILE), url_local=game,
+            framerate=config.data.framerate, classes=CLASSES, **_game_spots(halves))
+
+
+def zip_submission(output_dir: str, zip_path: str) -> None:
+    spotting_format.zip_predictions(output_dir, zip_path)
+
+
+def score(config: ml_collections.ConfigDict, workdir: str, split: str, output_dir: str,
+          records: list[HalfSpots]) -> Scores | None:
+    """Average-mAP of what was written, for each metric in `config.eval.metrics` (every official
+    key in metrics.json); None for challenge, which ships no labels."""
+    if split == "challenge":
+        return None
+    framerate = config.data.framerate
     game_labels, game_predictions = [], []
-    for game, parts in tqdm(games.items(), desc=f"spot {split}", unit="game", disable=jax.process_index() != 0):
-        spots = {"half": [], "frame": [], "class_index": [], "confidence": []}
-        for part in parts:
-            frame, klass, score = greedy_nms(
-                half_scores(predictor, part, length=length), window=window,
-                threshold=config.eval.nms_threshold,
-            )
-            spots["half"].append(np.full(len(frame), part.half))
-            spots["frame"].append(frame)
-            spots["class_index"].append(klass)
-            spots["confidence"].append(score)
-        spots = {k: np.concatenate(v) for k, v in spots.items()}
-        if jax.process_index() == 0:
-            spotting_format.write_predictions(
-                os.path.join(output_dir, game, spotting_format.PREDICTION_FILE), url_local=game,
-                framerate=framerate, classes=CLASSES, **spots,
-            )
-        if labelled:
-            annotations = [a for part in parts for a in part.annotations]
-            game_labels.append(spotting_metric.label_vectors(annotations, framerate=framerate, classes=CLASSES))
-            # Score exactly what was written: positions go through the file's millisecond rounding.
-            position_ms = spotting_format.positions_ms(spots["frame"], framerate)
-            game_predictions.append(spotting_metric.prediction_vectors(
-                spots["half"], position_ms, spots["class_index"], spots["confidence"],
-                framerate=framerate, num_classes=len(CLASSES),
-            ))
-    if jax.process_index() == 0:
-        spotting_format.zip_predictions(output_dir, output_dir + ".zip")
-    if not labelled:
-        logging.info("Split %s has no labels: wrote %s.zip for the challenge server.", split, output_dir)
-        return {}
-
-    results, details = {}, {}
+    for halves in _by_game(records).values():
+        spots = _game_spots(halves)
+        annotations = [a for h in halves for a in h.annotations]
+        game_labels.append(spotting_metric.label_vectors(annotations, framerate=framerate, classes=CLASSES))
+        # Score exactly what was written: positions go through the file's millisecond rounding.
+        position_ms = spotting_format.positions_ms(spots["frame"], framerate)
+        game_predictions.append(spotting_metric.prediction_vectors(
+            spots["half"], position_ms, spots["class_index"], spots["confidence"],
+            framerate=framerate, num_classes=len(CLASSES)))
+    headline, details = {}, {"classes": list(CLASSES)}
     for metric in config.eval.metrics:
         scores = spotting_metric.average_map(game_labels, game_predictions, framerate=framerate, metric=metric)
         details[metric] = scores
         for key in ("a_mAP", "a_mAP_visible", "a_mAP_unshown"):
-            results[f"{key}_{metric}"] = float(scores[key])
-    if jax.process_index() == 0:
-        with open(os.path.join(output_dir, "metrics.json"), "w") as f:
-            json.dump({"split": split, "classes": list(CLASSES), **details}, f, indent=2)
-    return results
+            headline[f"{key}_{metric}"] = float(scores[key])
+    return Scores(headline=headline, details=details)
 
 
 TASK = Task(
@@ -255,5 +282,9 @@ TASK = Task(
     example_inputs=example_inputs,
     make_loss=lambda config: loss,
     make_train_data=make_train_data,
-    evaluate=evaluate,
+    predict_split=predict_split,
+    write_submission=write_submission,
+    score=score,
+    zip_submission=zip_submission,
+    check_config=check_config,
 )

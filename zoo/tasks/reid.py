@@ -18,7 +18,7 @@ import dataclasses
 import functools
 import json
 import os
-import zipfile
+import tempfile
 
 import cv2
 import grain
@@ -27,18 +27,18 @@ import jax.numpy as jnp
 import ml_collections
 import numpy as np
 from absl import logging
-from jax.experimental import multihost_utils
-from tqdm import tqdm
 
+import zoo.models
+from zoo import progress
 from zoo.data import samplers, tfds_sources
+from zoo.errors import ConfigError
 from zoo.data.image_transforms import Augment, evaluation_transform
 from zoo.formats import reid as reid_format
 from zoo.metrics import reid as reid_metric
-from zoo.models.reid_head import ReidModel
 from zoo.synthetic import reid as synthetic
 from zoo.losses import metric_learning
 from zoo.postprocess.reranking import k_reciprocal_rerank
-from zoo.train.task import Task, TrainData
+from zoo.train.task import Models, Scores, Shard, Task, TrainData
 
 DATASET = "soccernet_reid"
 
@@ -145,21 +145,40 @@ def make_train_data(config: ml_collections.ConfigDict, workdir: str, batch_size:
 # ----------------------------------------------------------------------------- model and loss
 
 
-def num_identities(config: ml_collections.ConfigDict, workdir: str) -> int:
+def check_config(config: ml_collections.ConfigDict) -> None:
+    """The cross-field rules, once at start-up."""
+    for field, value, allowed in (
+        ("data.sampler", config.data.sampler, ("identity", "action")),
+        ("loss.metric", config.loss.metric, ("triplet", "infonce")),
+        ("eval.ensemble_mode", config.eval.ensemble_mode, ("concat", "distance")),
+        ("eval.feature", config.eval.feature, ("bn", "raw")),
+    ):
+        if value not in allowed:
+            raise ConfigError(f"{field}={value!r}; expected one of {allowed}.")
+    if config.model.remat and config.model.backbone != "resnet50":
+        raise ConfigError(f"model.remat is implemented for resnet50's bottlenecks, not {config.model.backbone!r}.")
+    if config.data.sampler == "identity" and config.train.batch_size % config.data.instances_per_identity:
+        raise ConfigError(f"train.batch_size={config.train.batch_size} must be a multiple of "
+                          f"data.instances_per_identity={config.data.instances_per_identity} (P x K batches).")
+    weights = list(config.eval.ensemble_weights)
+    if weights and len(weights) != 1 + len(config.eval.ensemble):
+        raise ConfigError(f"eval.ensemble_weights has {len(weights)} entries for {1 + len(config.eval.ensemble)} "
+                          "runs (this one and eval.ensemble).")
+
+
+def derive_config(config: ml_collections.ConfigDict, workdir: str) -> dict:
+    """The number of training identities (the classifier's width), read once from the dataset."""
     if config.model.num_classes:
-        return int(config.model.num_classes)
+        return {}
     metadata = _source(config, workdir, "train").dataset_info.metadata
-    return int(metadata["num_train_identities"])
+    return {"model.num_classes": int(metadata["num_train_identities"])}
 
 
-def make_model(config: ml_collections.ConfigDict, workdir: str) -> ReidModel:
-    return ReidModel(
-        backbone=config.model.backbone,
-        num_classes=num_identities(config, workdir),
-        pooling=config.model.pooling,
-        reduction_dim=config.model.reduction_dim or None,
-        last_stride=config.model.last_stride,
-    )
+def make_model(config: ml_collections.ConfigDict):
+    if not config.model.num_classes:
+        raise ConfigError("model.num_classes is 0: it is read from the training data when the run starts "
+                          "(this config.json comes from no trained run).")
+    return zoo.models.build(config.model)
 
 
 def example_inputs(config: ml_collections.ConfigDict) -> np.ndarray:
@@ -194,12 +213,13 @@ def make_loss(config: ml_collections.ConfigDict):
 # ----------------------------------------------------------------------------- evaluation
 
 
-def embed(predictor, source, config: ml_collections.ConfigDict, *, chunk: int = 256) -> np.ndarray:
-    """L2-normalised embeddings [n, d] of every image of a split, in source order."""
+def embed(predictor, source, config: ml_collections.ConfigDict, *, rows=None, chunk: int = 256) -> np.ndarray:
+    """L2-normalised embeddings [n, d] of the images of a split (`rows` of it, default all), in order."""
     size, feature = image_size(config), config.eval.feature
+    rows = np.arange(len(source)) if rows is None else np.asarray(rows)
     out = []
-    for first in range(0, len(source), chunk):
-        records = [source[i] for i in range(first, min(first + chunk, len(source)))]
+    for first in range(0, len(rows), chunk):
+        records = [source[int(i)] for i in rows[first : first + chunk]]
         images = np.stack([evaluation_transform(decode_png(r["image"], r["image_path"].decode()), size)
                            for r in records])
         outputs = predictor(images)
@@ -241,77 +261,92 @@ def action_distances(query: list[np.ndarray], gallery: list[np.ndarray], weights
     return k_reciprocal_rerank(query_gallery, combined(query, query), combined(gallery, gallery), **rerank)
 
 
-def _groundtruth(config, workdir, split, query_index, gallery_index, output_dir) -> str | None:
+def _groundtruth(config, workdir: str, split: str, into: str) -> str | None:
     """The `<split>_bbox_info.json` to score against, or None when the split has no identities.
 
-    The labelled splits carry the identities in their file names, so the file is written from
-    the dataset; for challenge it is used only if the manual dir holds the organisers' file.
+    The labelled splits carry the identities in their file names, so the file is written (into
+    the folder `into`) from the dataset; for challenge it is used only if the manual dir holds the
+    organisers' file.
     """
     if split == "challenge":
         manual = config.data.manual_dir or synthetic_root(workdir)
         path = os.path.join(manual, reid_format.bbox_info_file(split))
         return path if os.path.isfile(path) else None
     entries = {}
-    for subset, index in (("query", query_index), ("gallery", gallery_index)):
+    for subset in ("query", "gallery"):
+        index = _index(_source(config, workdir, f"{split}_{subset}"), ("bbox_idx", "action_idx", "person_uid"))
         entries[subset] = {
             str(b): {"bbox_idx": int(b), "action_idx": int(a), "person_uid": int(p)}
             for b, a, p in zip(index["bbox_idx"], index["action_idx"], index["person_uid"])
         }
-    path = os.path.join(output_dir, reid_format.bbox_info_file(split))
+    path = os.path.join(into, reid_format.bbox_info_file(split))
     with open(path, "w") as f:
         json.dump(entries, f)
     return path
 
 
-def evaluate(config: ml_collections.ConfigDict, workdir: str, predictor, split: str, output_dir: str) -> dict[str, float]:
-    """Ranks every query of `split` within its action and scores the ranking.
+@dataclasses.dataclass(frozen=True)
+class ActionRanking:
+    """The gallery of one action ranked for each of its queries (bbox indices)."""
 
-    Writes `<output_dir>/ranking_results.json` (the official submission file) and a zip of it,
-    and returns {"mAP", "rank-1"} from `zoo.metrics.reid` when identities are known.
+    action: int
+    rankings: dict[int, list[int]]  # query bbox_idx -> gallery bbox_idx, nearest first
+
+
+def predict_split(config: ml_collections.ConfigDict, workdir: str, models: Models, split: str,
+                  shard: Shard) -> list[ActionRanking]:
+    """Embeds this shard's actions (queries and gallery) and ranks each query within its action.
+
+    Actions are independent (a query is only ranked against its own action's gallery), so each
+    process embeds and ranks its own actions, re-ranking and ensembles included.
     """
-    predictors = list(predictor) if isinstance(predictor, (list, tuple)) else [predictor]
+    predictors = models.predictors
     weights = list(config.eval.ensemble_weights) or [1.0] * len(predictors)
     if len(weights) != len(predictors):
-        raise ValueError(f"eval.ensemble_weights has {len(weights)} entries for {len(predictors)} runs.")
+        raise ConfigError(f"eval.ensemble_weights has {len(weights)} entries for {len(predictors)} runs.")
     rerank = (dict(k1=config.eval.rerank_k1, k2=config.eval.rerank_k2, lambda_value=config.eval.rerank_lambda)
               if config.eval.rerank else None)
-
     sources = {s: _source(config, workdir, f"{split}_{s}") for s in ("query", "gallery")}
-    index = {s: _index(src, ("bbox_idx", "action_idx", "person_uid")) for s, src in sources.items()}
-    embeddings = {s: [embed(p, src, config) for p in predictors] for s, src in sources.items()}
+    index = {s: _index(src, ("bbox_idx", "action_idx")) for s, src in sources.items()}
+    mine = shard.take(np.unique(index["query"]["action_idx"]))
+    rows = {s: np.flatnonzero(np.isin(index[s]["action_idx"], mine)) for s in sources}
+    embeddings = {s: [embed(p, sources[s], config, rows=rows[s]) for p in predictors] for s in sources}
+    actions_of = {s: index[s]["action_idx"][rows[s]] for s in sources}
 
-    rankings = {}
-    actions = np.unique(index["query"]["action_idx"])
-    for action in tqdm(actions, desc=f"rank {split}", unit="action", disable=jax.process_index() != 0, leave=False):
-        q_rows = np.flatnonzero(index["query"]["action_idx"] == action)
-        g_rows = np.flatnonzero(index["gallery"]["action_idx"] == action)
+    records = []
+    for action in progress.bar(mine, desc=f"rank {split}", unit="action", leave=False):
+        q_rows = np.flatnonzero(actions_of["query"] == action)
+        g_rows = np.flatnonzero(actions_of["gallery"] == action)
         if not len(g_rows):
             raise ValueError(f"{split}: action {action} has queries but no gallery image.")
         distances = action_distances(
             [e[q_rows] for e in embeddings["query"]], [e[g_rows] for e in embeddings["gallery"]],
             weights, config.eval.ensemble_mode, rerank)
         order = np.argsort(distances, axis=1, kind="stable")
-        gallery_ids = index["gallery"]["bbox_idx"][g_rows]
-        for row, ranked in zip(q_rows, order):
-            rankings[int(index["query"]["bbox_idx"][row])] = gallery_ids[ranked].tolist()
+        gallery_ids = index["gallery"]["bbox_idx"][rows["gallery"][g_rows]]
+        query_ids = index["query"]["bbox_idx"][rows["query"][q_rows]]
+        records.append(ActionRanking(int(action), {int(q): gallery_ids[ranked].tolist()
+                                                   for q, ranked in zip(query_ids, order)}))
+    return records
 
-    results = {}
-    if jax.process_index() == 0:
-        os.makedirs(output_dir, exist_ok=True)
-        ranking_file = reid_format.write_ranking(os.path.join(output_dir, reid_format.RANKING_FILE), rankings)
-        with zipfile.ZipFile(output_dir + ".zip", "w", zipfile.ZIP_DEFLATED) as z:
-            z.write(ranking_file, reid_format.RANKING_FILE)
-        groundtruth = _groundtruth(config, workdir, split, index["query"], index["gallery"], output_dir)
+
+def write_submission(config: ml_collections.ConfigDict, records: list[ActionRanking], output_dir: str) -> None:
+    """`<output_dir>/ranking_results.json`, the official submission file (zipped alone)."""
+    rankings = {q: ranked for record in records for q, ranked in record.rankings.items()}
+    reid_format.write_ranking(os.path.join(output_dir, reid_format.RANKING_FILE), rankings)
+
+
+def score(config: ml_collections.ConfigDict, workdir: str, split: str, output_dir: str,
+          records: list[ActionRanking]) -> Scores | None:
+    """mAP and rank-1 of the written ranking from `zoo.metrics.reid` (the official evaluator's),
+    or None when the split's identities are unknown (challenge)."""
+    with tempfile.TemporaryDirectory() as folder:
+        groundtruth = _groundtruth(config, workdir, split, folder)
         if groundtruth is None:
-            logging.info("No identities for split %s: wrote %s for the challenge server.", split, ranking_file)
-        else:
-            scores = reid_metric.evaluate(groundtruth, ranking_file)
-            results = {"mAP": float(scores["mAP"]), "rank-1": float(scores["rank-1"])}
-    if jax.process_count() > 1:  # every process returns the numbers process 0 computed
-        results = dict(zip(("mAP", "rank-1"), multihost_utils.broadcast_one_to_all(
-            np.array([results.get("mAP", np.nan), results.get("rank-1", np.nan)]))))
-        results = {k: float(v) for k, v in results.items() if np.isfinite(v)}
-    return results
+            return None
+        scores = reid_metric.evaluate(groundtruth, os.path.join(output_dir, reid_format.RANKING_FILE))
+    return Scores(headline={"mAP": float(scores["mAP"]), "rank-1": float(scores["rank-1"])},
+                  details={k: v for k, v in scores.items()})
 
 
 TASK = Task(
@@ -320,5 +355,9 @@ TASK = Task(
     example_inputs=example_inputs,
     make_loss=make_loss,
     make_train_data=make_train_data,
-    evaluate=evaluate,
+    predict_split=predict_split,
+    write_submission=write_submission,
+    score=score,
+    check_config=check_config,
+    derive_config=derive_config,
 )

@@ -26,15 +26,26 @@ def checkpoint_dir(workdir: str) -> str:
     return os.path.join(os.path.abspath(workdir), CHECKPOINT_DIR)
 
 
-def make_manager(workdir: str, *, save_every: int, keep: int) -> ocp.CheckpointManager:
-    """A manager that saves every `save_every` steps and keeps the latest `keep` checkpoints."""
+def make_manager(workdir: str, *, save_every: int, keep: int, asynchronous: bool = True) -> ocp.CheckpointManager:
+    """A manager that saves every `save_every` steps and keeps the latest `keep` checkpoints.
+
+    Asynchronous saves copy the state off the devices and write it in a background thread while
+    training goes on; the loop waits only before the next save and at the end
+    (`wait_until_finished`). A run killed mid-write still leaves the previous checkpoint intact.
+    """
     return ocp.CheckpointManager(
         checkpoint_dir(workdir),
         options=ocp.CheckpointManagerOptions(
             max_to_keep=keep, save_interval_steps=save_every, create=True,
-            enable_async_checkpointing=False,
+            enable_async_checkpointing=asynchronous,
         ),
     )
+
+
+def saved_steps(workdir: str) -> list[int]:
+    """The steps with a complete checkpoint in a run's workdir (orbax's temporary folders excluded)."""
+    folder = checkpoint_dir(workdir)
+    return sorted(ocp.utils.checkpoint_steps(folder)) if os.path.isdir(folder) else []
 
 
 def save(manager: ocp.CheckpointManager, step: int, state: TrainState, iterator, *, force: bool = False) -> bool:
@@ -69,9 +80,27 @@ def _flat(tree) -> dict[tuple[str, ...], object]:
     return traverse_util.flatten_dict(dict(tree)) if tree else {}
 
 
+def _renamed(saved: dict, rename: Sequence[tuple[str, str]]) -> dict:
+    """Saved leaves under new paths: each (regex, replacement) of `rename` is applied in turn to
+    the '/'-joined path (`config.init_from_rename`, e.g. (("^encoder/", "backbone/"),))."""
+    if not rename:
+        return saved
+    out = {}
+    for key, value in saved.items():
+        path = "/".join(key)
+        for pattern, replacement in rename:
+            path = re.sub(pattern, replacement, path)
+        new_key = tuple(path.split("/"))
+        if new_key in out:
+            raise ValueError(f"init_from_rename maps two checkpoint leaves onto {path!r}.")
+        out[new_key] = value
+    return out
+
+
 def _loadable_subtree(
-    state_dir: str, saved: dict, wanted: dict, collection: str, exclude: Sequence[str] = ()
-) -> dict:
+    folder: str, saved: dict, wanted: dict, collection: str, exclude: Sequence[str] = (),
+    rename: Sequence[tuple[str, str]] = (),
+) -> tuple[dict, dict]:
     """The part of `wanted` (abstract leaves) that the checkpoint holds, checked leaf by leaf.
 
     Every saved leaf must exist in the model with the same shape: anything else is an error that
@@ -80,10 +109,13 @@ def _loadable_subtree(
     (e.g. the class head of a model pretrained on other classes).
     """
     patterns = [re.compile(p) for p in exclude]
-    saved = {
+    original = {
         k: v for k, v in _flat(saved).items()
         if not any(p.search("/".join(k)) for p in patterns)
     }
+    saved = _renamed(original, rename)
+    # Where each renamed leaf is read from in the checkpoint.
+    source_of = dict(zip(saved, original))
     wanted = _flat(wanted)
     problems = [
         f"{'/'.join(k)}: checkpoint {tuple(v.shape)}, model "
@@ -93,15 +125,16 @@ def _loadable_subtree(
     ]
     if problems:
         raise ValueError(
-            f"init_from={state_dir!r}: its {collection} do not fit this model: " + "; ".join(problems[:8])
+            f"init_from={folder!r}: its {collection} do not fit this model: " + "; ".join(problems[:8])
             + (f" (and {len(problems) - 8} more)" if len(problems) > 8 else "")
         )
     fresh = sorted("/".join(k) for k in wanted.keys() - saved.keys())
     if fresh:
         logging.warning("init_from: %d %s leaves are not in %s and stay freshly initialised: %s%s",
-                        len(fresh), collection, state_dir, ", ".join(fresh[:6]),
+                        len(fresh), collection, folder, ", ".join(fresh[:6]),
                         " ..." if len(fresh) > 6 else "")
-    return traverse_util.unflatten_dict({k: wanted[k] for k in saved})
+    target = traverse_util.unflatten_dict({source_of[k]: wanted[k] for k in saved}) if saved else {}
+    return target, {source_of[k]: k for k in saved}
 
 
 def _merge(fresh, loaded):
@@ -110,7 +143,52 @@ def _merge(fresh, loaded):
     return traverse_util.unflatten_dict(merged) if merged else fresh
 
 
-def load_params(path: str, state: TrainState, shardings, exclude: Sequence[str] = ()) -> TrainState:
+def state_dir(path: str, step: int | None = None, *, what: str = "init_from") -> tuple[str, int | None]:
+    """The orbax `state` folder of a run's workdir, its checkpoints folder or one step folder.
+
+    Returns (folder, step): the newest step unless `step` is given (None for a bare step folder
+    such as `zoo.convert` writes).
+    """
+    path = os.path.abspath(path)
+    if os.path.isdir(os.path.join(path, CHECKPOINT_DIR)):
+        path = os.path.join(path, CHECKPOINT_DIR)
+    if step is None and os.path.isdir(os.path.join(path, "state")):
+        return os.path.join(path, "state"), None
+    steps = sorted(ocp.utils.checkpoint_steps(path)) if os.path.isdir(path) else []
+    if not steps:
+        raise FileNotFoundError(
+            f"{what}={path!r}: no orbax checkpoint there (expected a run's workdir, its "
+            f"'{CHECKPOINT_DIR}' folder or one step folder with a 'state' subfolder).")
+    if step is None:
+        step = steps[-1]
+    elif step not in steps:
+        raise FileNotFoundError(f"{what}={path!r}: no checkpoint for step {step}; it has steps {steps}.")
+    return os.path.join(path, str(step), "state"), step
+
+
+def _saved_tree(checkpointer, folder: str) -> dict:
+    metadata = checkpointer.metadata(folder)
+    tree = getattr(metadata, "item_metadata", metadata)
+    tree = getattr(tree, "tree", tree)
+    if not isinstance(tree, dict) or "params" not in tree:
+        raise ValueError(f"{folder}: the checkpoint has no 'params'.")
+    return tree
+
+
+def _restore(checkpointer, folder: str, target: dict) -> dict:
+    return checkpointer.restore(folder, args=ocp.args.PyTreeRestore(
+        item=target, restore_args=ocp.checkpoint_utils.construct_restore_args(target),
+        partial_restore=True))  # the optimizer state, step and rng are not read
+
+
+def _moved(restored: dict, destination: dict) -> dict:
+    """Restored leaves (keyed by checkpoint path) under the model's paths."""
+    flat = _flat(restored)
+    return traverse_util.unflatten_dict({destination[k]: v for k, v in flat.items()}) if flat else {}
+
+
+def load_params(path: str, state: TrainState, shardings, exclude: Sequence[str] = (),
+                rename: Sequence[tuple[str, str]] = ()) -> TrainState:
     """Initialises `state` from another checkpoint's params and model state (`init_from`).
 
     `path` is a run's workdir or checkpoints directory (its newest step is used), or one step
@@ -120,41 +198,47 @@ def load_params(path: str, state: TrainState, shardings, exclude: Sequence[str] 
     leaves the checkpoint lacks (a new head) keep their fresh initialisation, with a warning.
     `exclude`: regular expressions of leaf paths ("head/Dense_0/kernel") to leave fresh
     (`config.init_from_exclude`), e.g. a class head pretrained on another class list.
+    `rename`: (regex, replacement) pairs applied to the checkpoint's leaf paths before they are
+    matched to the model (`config.init_from_rename`), e.g. a captioner's encoder into a spotter.
     """
-    path = os.path.abspath(path)
-    if os.path.isdir(os.path.join(path, CHECKPOINT_DIR)):
-        path = os.path.join(path, CHECKPOINT_DIR)
-    state_dir = os.path.join(path, "state")
-    if not os.path.isdir(state_dir):
-        steps = ocp.utils.checkpoint_steps(path) if os.path.isdir(path) else []
-        if not steps:
-            raise FileNotFoundError(
-                f"init_from={path!r}: no orbax checkpoint there (expected a run's workdir, its "
-                f"'{CHECKPOINT_DIR}' folder or one step folder with a 'state' subfolder)."
-            )
-        state_dir = os.path.join(path, str(max(steps)), "state")
+    folder, _ = state_dir(path)
     abstract = abstract_like(state, shardings)
     with ocp.PyTreeCheckpointer() as checkpointer:
-        metadata = checkpointer.metadata(state_dir)
-        tree = getattr(metadata, "item_metadata", metadata)
-        tree = getattr(tree, "tree", tree)
-        if not isinstance(tree, dict) or "params" not in tree:
-            raise ValueError(f"init_from={state_dir!r}: the checkpoint has no 'params'.")
-        target = {"params": _loadable_subtree(
-            state_dir, tree["params"], abstract.params, "params", exclude)}
-        if tree.get("model_state"):
-            target["model_state"] = _loadable_subtree(
-                state_dir, tree["model_state"], abstract.model_state, "model state", exclude)
-        restored = checkpointer.restore(
-            state_dir,
-            args=ocp.args.PyTreeRestore(
-                item=target,
-                restore_args=ocp.checkpoint_utils.construct_restore_args(target),
-                partial_restore=True,  # optimizer state, step and rng stay fresh
-            ),
-        )
-    logging.info("Initialised params%s from %s.", " and model state" if "model_state" in target else "", state_dir)
+        tree = _saved_tree(checkpointer, folder)
+        target, destination = {}, {}
+        for collection, wanted in (("params", abstract.params), ("model_state", abstract.model_state)):
+            if tree.get(collection):
+                target[collection], destination[collection] = _loadable_subtree(
+                    folder, tree[collection], wanted, collection.replace("_", " "), exclude, rename)
+        restored = _restore(checkpointer, folder, target)
+    logging.info("Initialised params%s from %s.", " and model state" if "model_state" in target else "", folder)
     return state.replace(
-        params=_merge(state.params, restored["params"]),
-        model_state=_merge(state.model_state, restored.get("model_state", {})),
+        params=_merge(state.params, _moved(restored["params"], destination["params"])),
+        model_state=_merge(state.model_state, _moved(restored.get("model_state", {}),
+                                                     destination.get("model_state", {}))),
     )
+
+
+def restore_variables(workdir: str, step: int | None, abstract_params, abstract_model_state):
+    """A run's params and model state for inference (no optimizer state), onto the shardings of
+    the abstract leaves. Every leaf of the model must be in the checkpoint with its shape.
+
+    Returns (params, model_state, step).
+    """
+    folder, step = state_dir(workdir, step, what="checkpoint")
+    with ocp.PyTreeCheckpointer() as checkpointer:
+        tree = _saved_tree(checkpointer, folder)
+        target = {"params": abstract_params}
+        if abstract_model_state:
+            target["model_state"] = abstract_model_state
+        for collection, wanted in target.items():
+            saved, expected = _flat(tree.get(collection, {})), _flat(wanted)
+            problems = [f"{'/'.join(k)}: model {tuple(v.shape)}, checkpoint "
+                        f"{tuple(saved[k].shape) if k in saved else 'missing'}"
+                        for k, v in sorted(expected.items())
+                        if k not in saved or tuple(saved[k].shape) != tuple(v.shape)]
+            if problems:
+                raise ValueError(f"{folder}: the checkpoint does not fit the model its config.json describes: "
+                                 + "; ".join(problems[:6]) + (" ..." if len(problems) > 6 else ""))
+        restored = _restore(checkpointer, folder, target)
+    return restored["params"], restored.get("model_state", {}), step

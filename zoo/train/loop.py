@@ -1,223 +1,296 @@
 """The training loop and checkpoint evaluation, shared by every task.
 
-Read top to bottom: mesh -> data -> model and optimizer -> state (fresh, resumed or initialised
-from another run) -> jitted step over a checkpointable grain iterator -> logging, checkpoints,
-periodic evaluation.
+Read top to bottom: mesh -> config checks (this workdir's run, the task's rules) -> data (and the
+sizes derived from it) -> model, optimizer, state (fresh, resumed or initialised from another run)
+-> config.json -> compiled step over a checkpointable grain iterator -> logging, checkpoints,
+periodic evaluation through the one evaluation path (`zoo.train.evaluation`).
+
+The loop stops cleanly: Ctrl-C finishes the current step, saves it and says how to resume; a
+non-finite loss stops the run before anything is saved from it.
 """
 
 from __future__ import annotations
 
-import json
-import os
+import contextlib
+import signal
+import threading
 import time
 
 import grain
 import jax
 import ml_collections
 from absl import logging
-from tqdm import tqdm
 
+from zoo import progress
+from zoo.data import tfds_sources
+from zoo.errors import ConfigError, UserError
 from zoo.train import checkpoint as ckpt
+from zoo.train import evaluation
 from zoo.train import mesh as mesh_lib
-from zoo.train import metric_writer
+from zoo.train import metric_writer, runs
 from zoo.train.optimizer import current_learning_rate, make_optimizer
-from zoo.train.step import abstract_train_state, init_train_state, jit_train_step, make_predictor
-from zoo.train.task import Task
+from zoo.train.step import (REMAT, compute_dtype, init_train_state, jit_train_step, make_predictor,
+                            parameter_count)
+from zoo.train.task import Models, Scores, Stage, Task
+
+
+class Interrupted(UserError):
+    """Ctrl-C: the run stopped at the end of a step, saved, and resumes when rerun."""
+
+
+class NonFiniteLoss(UserError):
+    """The loss became NaN or infinite; nothing from that step on was saved."""
 
 
 def _is_main() -> bool:
     return jax.process_index() == 0
 
 
-def prediction_dir(workdir: str, split: str, step: int) -> str:
-    """Where the official submission files of one evaluation go: <workdir>/predictions/<split>_step<N>."""
-    return os.path.join(os.path.abspath(workdir), "predictions", f"{split}_step{step}")
+def check_config(config: ml_collections.ConfigDict, task: Task, mesh) -> None:
+    """The core's rules and the task's, once at start-up, each error naming its field."""
+    train = config.train
+    mesh_lib.check_batch_size(train.batch_size, mesh)
+    compute_dtype(train.precision)  # validates the name
+    if train.remat not in REMAT:
+        raise ConfigError(f"train.remat={train.remat!r}; expected one of {REMAT}.")
+    per_device = train.batch_size // mesh.devices.size
+    if train.grad_accum_steps < 1 or per_device % train.grad_accum_steps:
+        raise ConfigError(
+            f"train.grad_accum_steps={train.grad_accum_steps} must divide the batch on each device "
+            f"({train.batch_size} over {mesh.devices.size} devices = {per_device}).")
+    for field in ("num_steps", "log_every_steps", "checkpoint_every_steps", "keep_checkpoints"):
+        if train[field] < 1:
+            raise ConfigError(f"train.{field}={train[field]}; expected 1 or more.")
+    runs.check_pipeline(config, task.stages)
+    task.check_config(config)
 
 
-CONFIG_FILE = "config.json"
+class _StopRequest:
+    """Ctrl-C asks the loop to stop after the current step (a second Ctrl-C stops at once)."""
+
+    def __init__(self):
+        self.requested = False
+        self._previous = None
+
+    def __enter__(self):
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def _handle(self, signum, frame):
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+        logging.warning("Ctrl-C: stopping after this step and saving it (Ctrl-C again to stop at once).")
+
+    def __exit__(self, *exc):
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+        return False
 
 
-def save_config(config: ml_collections.ConfigDict, workdir: str) -> None:
-    """Keeps the run's config beside its checkpoints, so ensembles can rebuild its model."""
-    if _is_main():
-        with open(os.path.join(workdir, CONFIG_FILE), "w") as f:
-            f.write(config.to_json_best_effort(indent=2))
+def _derive(task: Task, config: ml_collections.ConfigDict, workdir: str) -> dict:
+    """Sizes read from the data (e.g. the number of identities), put into the config; a resumed
+    run must find the same ones, or its data changed under it."""
+    if task.derive_config is None:
+        return {}
+    derived = dict(task.derive_config(config, workdir))
+    saved = runs.read_config(workdir)
+    if saved is not None:
+        old = runs.flatten(saved)
+        changed = {k: (old.get(k), v) for k, v in derived.items() if old.get(k) != v}
+        if changed:
+            raise runs.RunConflictError(
+                f"{workdir}: the data now gives " + ", ".join(f"{k}={v}" for k, (_, v) in changed.items())
+                + ", but the run was made with " + ", ".join(f"{k}={o}" for k, (o, _) in changed.items())
+                + ". The data changed under the run: use a new --workdir.")
+    runs.set_fields(config, derived)
+    return derived
 
 
-def _fresh_state(task: Task, config: ml_collections.ConfigDict, workdir: str, mesh):
-    """The model, optimizer, a freshly initialised state and its shardings."""
-    model = task.make_model(config, workdir)
-    tx = make_optimizer(config, config.train.num_steps)
-    state, shardings = init_train_state(model, tx, task.example_inputs(config), config.seed, mesh)
-    return model, tx, state, shardings
+def _pipeline(config, task: Task, get_task) -> dict[str, Stage]:
+    if not any(config.get("pipeline", {}).values()):
+        return {}
+    if get_task is None:
+        raise ValueError("config.pipeline names runs: pass get_task (zoo.tasks.get_task) to restore them.")
+    return evaluation.restore_pipeline(config, task, get_task, mesh_lib.local_mesh())
 
 
-def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str, task: Task) -> dict[str, float]:
+def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str, task: Task,
+                       get_task: evaluation.GetTask | None = None) -> Scores | None:
     """Trains `task` as `config` says, in `workdir`; resumes if `workdir` holds checkpoints.
 
-    Returns the metrics of the final evaluation on `config.eval.split`.
+    get_task: the task registry (`zoo.tasks.get_task`), needed only for pipeline stages.
+    Returns the Scores of the final evaluation on `config.eval.split` (None without labels or
+    without an eval split).
     """
     mesh_lib.maybe_initialize_distributed()
     mesh = mesh_lib.make_mesh()
-    os.makedirs(workdir, exist_ok=True)
-    per_process_batch = mesh_lib.check_batch_size(config.train.batch_size, mesh)
+    if not task.trainable:
+        raise UserError(f"The {task.name} task is a pipeline of trained runs: run evaluate.py with its "
+                        "config, not train.py.")
+    check_config(config, task, mesh)
+    runs.check_same_run(workdir, config)  # before anything in the workdir changes
+    tfds_sources.forget_prepared()  # a run checks its data's sources once, at its start
+    per_process_batch = config.train.batch_size // jax.process_count()
     num_steps = config.train.num_steps
+    dtype = compute_dtype(config.train.precision)
     logging.info(
-        "Task %s on %d device(s) (%s), %d process(es); global batch %d.",
+        "Task %s on %d device(s) (%s), %d process(es); global batch %d; %s compute%s.",
         task.name, mesh.devices.size, jax.devices()[0].platform, jax.process_count(),
-        config.train.batch_size,
+        config.train.batch_size, "bf16" if dtype != jax.numpy.float32 else "fp32",
+        f", {config.train.grad_accum_steps} micro-batches per step" if config.train.grad_accum_steps > 1 else "",
     )
 
-    save_config(config, workdir)
     data = task.make_train_data(config, workdir, per_process_batch)
-    model, tx, state, shardings = _fresh_state(task, config, workdir, mesh)
-    read_options = grain.ReadOptions(num_threads=data.read_threads, prefetch_buffer_size=2 * max(data.read_threads, 1))
+    derived = _derive(task, config, workdir)
+    model = task.make_model(config)
+    tx = make_optimizer(config, num_steps)
+    state, shardings = init_train_state(model, tx, task.example_inputs(config), config.seed, mesh)
+    logging.info("Model %s: %s parameters.", type(model).__name__, f"{parameter_count(state.params):,}")
+    read_options = grain.ReadOptions(num_threads=data.read_threads,
+                                     prefetch_buffer_size=2 * max(data.read_threads, 1))
     iterator = data.dataset.to_iter_dataset(read_options).__iter__()
 
-    manager = ckpt.make_manager(
-        workdir, save_every=config.train.checkpoint_every_steps, keep=config.train.keep_checkpoints
-    )
-    state, resumed_step = ckpt.restore_latest(manager, state, shardings, iterator)
-    if resumed_step is None and config.init_from:
-        state = ckpt.load_params(config.init_from, state, shardings,
-                                 exclude=tuple(config.get("init_from_exclude", ()) or ()))
-    start = int(jax.device_get(state.step))
-    if start >= num_steps:
-        logging.info("The checkpoint is already at step %d of %d: nothing to train.", start, num_steps)
+    manager = ckpt.make_manager(workdir, save_every=config.train.checkpoint_every_steps,
+                                keep=config.train.keep_checkpoints,
+                                asynchronous=config.train.async_checkpoints)
+    writer = None
+    try:
+        state, resumed_step = ckpt.restore_latest(manager, state, shardings, iterator)
+        if resumed_step is None and config.init_from:
+            state = ckpt.load_params(config.init_from, state, shardings,
+                                     exclude=tuple(config.get("init_from_exclude", ()) or ()),
+                                     rename=tuple(tuple(r) for r in config.get("init_from_rename", ()) or ()))
+        start = int(jax.device_get(state.step))
+        runs.save_config(config, workdir, derived)  # the run has started: this is its config
+        writer = metric_writer.MetricWriter(workdir, resume_from=start if resumed_step is not None else None)
+        if start >= num_steps:
+            logging.info("The checkpoint is already at step %d of %d: nothing to train.", start, num_steps)
 
-    step_fn = jit_train_step(model, task.make_loss(config), tx, mesh, shardings)
-    predictor = make_predictor(model, mesh, config.eval.batch_size)
-    writer = metric_writer.MetricWriter(workdir)
-    results: dict[str, float] = {}
+        step_fn = jit_train_step(model, task.make_loss(config), tx, mesh, shardings, dtype=dtype,
+                                 accumulation=config.train.grad_accum_steps, remat=config.train.remat)
+        eval_predictor = make_predictor(model, mesh_lib.local_mesh(), config.eval.batch_size, dtype=dtype)
+        stages: dict[str, Stage] | None = None
 
-    def run_evaluation(at_step: int) -> dict[str, float]:
-        split = config.eval.split
-        out = prediction_dir(workdir, split, at_step)
-        found = task.evaluate(config, workdir, predictor(state), split, out)
-        writer.write(at_step, found, split=split)
-        if found:
-            logging.info("Step %d, %s: %s", at_step, split,
-                         ", ".join(f"{k} {v:.4f}" for k, v in sorted(found.items())))
-        return found
+        def run_evaluation(at_step: int, state) -> Scores | None:
+            nonlocal stages
+            if stages is None:
+                stages = _pipeline(config, task, get_task)
+            own = Stage("model", config, workdir, at_step, (eval_predictor(state),))
+            split = config.eval.split
+            scores = evaluation.evaluate_split(task, config, workdir, Models(own, stages), split,
+                                               evaluation.prediction_dir(workdir, split, at_step), step=at_step)
+            if scores is not None:
+                writer.write(at_step, scores.headline, split=split)
+                logging.info("Step %d, %s:\n%s", at_step, split, "\n".join(evaluation.format_scores(scores)))
+            return scores
 
+        state = _train(config, workdir, task, state, iterator, step_fn, manager, writer, mesh, start,
+                       run_evaluation, examples_per_epoch=max(data.num_examples, 1))
+        manager.wait_until_finished()
+        return run_evaluation(int(jax.device_get(state.step)), state) if config.eval.split else None
+    finally:
+        with contextlib.suppress(Exception):  # never hide the error that got us here
+            manager.wait_until_finished()
+        manager.close()
+        if writer is not None:
+            writer.close()
+
+
+def _train(config, workdir, task, state, iterator, step_fn, manager, writer, mesh, start, run_evaluation, *,
+           examples_per_epoch):
+    """The steps from `start` to `config.train.num_steps`; returns the final state."""
+    num_steps = config.train.num_steps
     totals, pending, last_log, last_log_step = None, None, time.time(), start
-    examples_per_epoch = max(data.num_examples, 1)
-    with tqdm(total=num_steps, initial=start, unit="step", disable=not _is_main(),
-              desc=f"train {task.name}", dynamic_ncols=True) as bar:
+    last_saved = manager.latest_step()
+
+    def check_finite(metrics, at_step):
+        loss = float(metrics["loss"][0])
+        if loss != loss or loss in (float("inf"), float("-inf")):
+            raise NonFiniteLoss(
+                f"The loss is {loss} at step {at_step}: training stopped. Nothing from that step on was "
+                f"saved; the newest checkpoint (step {last_saved}) is intact and a rerun resumes from it. "
+                "Lower config.optimizer.learning_rate or set config.optimizer.clip_norm.")
+
+    def fetch(metrics, at_step):
+        nonlocal totals
+        metrics = jax.device_get(metrics)
+        check_finite(metrics, at_step)
+        totals = metric_writer.accumulate(totals, metrics)
+
+    compiled = None
+    with _StopRequest() as stop, progress.bar(total=num_steps, initial=start, unit="step",
+                                              desc=f"train {task.name}") as bar:
         for step in range(start, num_steps):
             batch = mesh_lib.global_batch(next(iterator), mesh)
-            state, metrics = step_fn(state, batch)
+            if compiled is None:
+                began = time.time()
+                compiled = step_fn.lower(state, batch).compile()
+                logging.info("Compiled the train step in %.1f s.", time.time() - began)
+                last_log = time.time()
+            state, metrics = compiled(state, batch)
             # Fetch the previous step's metrics while this one runs, so the host never stalls.
             if pending is not None:
-                totals = metric_writer.accumulate(totals, jax.device_get(pending))
+                fetch(pending, step)
             pending = metrics
             bar.update(1)
             done = step + 1
-
-            if done % config.train.log_every_steps == 0 or done == num_steps:
-                totals = metric_writer.accumulate(totals, jax.device_get(pending))
+            save_now = done % config.train.checkpoint_every_steps == 0 or done == num_steps or stop.requested
+            if save_now or done % config.train.log_every_steps == 0:
+                fetch(pending, done)  # this step's loss is checked before anything is saved from it
                 pending = None
+            if done % config.train.log_every_steps == 0 or done == num_steps:
                 scalars = metric_writer.means(totals)
                 now = time.time()
                 scalars["steps_per_second"] = (done - last_log_step) / max(now - last_log, 1e-9)
-                scalars["learning_rate"] = float(
-                    current_learning_rate(config, num_steps, state.opt_state, done)
-                )
+                scalars["learning_rate"] = float(current_learning_rate(config, num_steps, state.opt_state, done))
                 scalars["epoch"] = done * config.train.batch_size / examples_per_epoch
                 writer.write(done, scalars)
                 bar.set_postfix(loss=f"{scalars['loss']:.4f}", lr=f"{scalars['learning_rate']:.2e}")
                 totals, last_log, last_log_step = None, now, done
-
-            ckpt.save(manager, done, state, iterator, force=done == num_steps)
+            if save_now:
+                ckpt.save(manager, done, state, iterator, force=True)
+                last_saved = done
+            if stop.requested:
+                manager.wait_until_finished()
+                raise Interrupted(
+                    f"Interrupted at step {done} of {num_steps}; saved it to "
+                    f"{ckpt.checkpoint_dir(workdir)}/{done}. Rerun the same command to resume.")
             if (config.eval.split and config.train.eval_every_steps
                     and done % config.train.eval_every_steps == 0 and done < num_steps):
-                run_evaluation(done)
-
-    if manager.latest_step() != int(jax.device_get(state.step)):
-        ckpt.save(manager, int(jax.device_get(state.step)), state, iterator, force=True)
-    manager.wait_until_finished()
-    if config.eval.split:
-        results = run_evaluation(int(jax.device_get(state.step)))
-    writer.close()
-    manager.close()
-    return results
+                run_evaluation(done, state)
+    return state
 
 
-def evaluate_checkpoint(
-    config: ml_collections.ConfigDict, workdir: str, task: Task, split: str, step: int | None = None
-) -> tuple[dict[str, float], str]:
-    """Evaluates a run's checkpoint (the newest, or `step`) on `split`.
+def evaluate_checkpoint(config: ml_collections.ConfigDict, workdir: str, task: Task, split: str,
+                        step: int | None = None, get_task: evaluation.GetTask | None = None):
+    """Evaluates a run's checkpoint (the newest, or `step`) on `split`: evaluate.py's path.
 
-    With `config.eval.ensemble` naming other runs ("workdir" or "workdir:step"), their models
-    (rebuilt from each run's saved config.json) are evaluated together with this one, as the
-    task combines them.
-
-    Returns the official metrics (empty for unlabelled splits) and the folder holding the
-    submission files.
+    A trained run predicts with its own model (and `config.eval.ensemble`); a pipeline task with
+    the runs of `config.pipeline`, whose workdir then keeps the pipeline's config.json.
+    Returns (Scores or None for a split without labels, the folder of the submission files).
     """
     mesh_lib.maybe_initialize_distributed()
-    mesh = mesh_lib.make_mesh()
-    model, state, step = restore_for_inference(task, config, workdir, step, mesh)
-    predictor = make_predictor(model, mesh, config.eval.batch_size)(state)
-    members = list(config.eval.get("ensemble", ()) or ())
-    if members:
-        predictor = [predictor]
-        for member in members:
-            member_workdir, _, member_step = member.partition(":")
-            member_config = _member_config(config, member_workdir)
-            member_model, member_state, _ = restore_for_inference(
-                task, member_config, member_workdir, int(member_step) if member_step else None, mesh)
-            predictor.append(make_predictor(member_model, mesh, config.eval.batch_size)(member_state))
-        logging.info("Evaluating an ensemble of %d runs: %s", len(predictor), [workdir, *members])
-    out = prediction_dir(workdir, split, step)
-    found = task.evaluate(config, workdir, predictor, split, out)
-    if found:
+    mesh = mesh_lib.local_mesh()
+    check_config(config, task, mesh_lib.make_mesh())
+    tfds_sources.forget_prepared()
+    if task.trainable:
+        if not ckpt.saved_steps(workdir):
+            raise UserError(f"No checkpoint in {ckpt.checkpoint_dir(workdir)}: train first "
+                            f"(python train.py --config ... --workdir {workdir}).")
+        own = evaluation.restore_stage("model", workdir if step is None else f"{workdir}:{step}",
+                                       get_task or (lambda name: task), mesh, config=config)
+        step = own.step
+    else:
+        own = None
+        runs.check_same_run(workdir, config)
+        runs.save_config(config, workdir, {})
+    stages = _pipeline(config, task, get_task)
+    out = evaluation.prediction_dir(workdir, split, step)
+    scores = evaluation.evaluate_split(task, config, workdir, Models(own, stages), split, out, step=step)
+    if scores is not None:
         writer = metric_writer.MetricWriter(workdir)
-        writer.write(step, found, split=f"evaluate_{split}")
+        writer.write(step or 0, scores.headline, split=f"evaluate_{split}")
         writer.close()
-    return found, out
-
-
-def _member_config(config: ml_collections.ConfigDict, member_workdir: str) -> ml_collections.ConfigDict:
-    """An ensemble member's model (and optimizer, to restore its state) come from its own saved
-    config; data and evaluation, input size included, from this one."""
-    path = os.path.join(member_workdir, CONFIG_FILE)
-    if not os.path.isfile(path):
-        raise FileNotFoundError(
-            f"Ensemble member {member_workdir!r} has no {CONFIG_FILE}: it must be a workdir of train.py."
-        )
-    with open(path) as f:
-        saved = ml_collections.ConfigDict(json.load(f))
-    member = ml_collections.ConfigDict(config.to_dict())
-    member.model = saved.model
-    member.optimizer = saved.optimizer  # the optimizer state's structure must match its checkpoint
-    member.seed = saved.seed
-    return member
-
-
-def restore_for_inference(task: Task, config, workdir: str, step: int | None, mesh):
-    """The model, its state and the step, restored from a run's checkpoint (the newest, or `step`)."""
-    missing = FileNotFoundError(
-        f"No checkpoint in {ckpt.checkpoint_dir(workdir)}: train first "
-        f"(python train.py --config ... --workdir {workdir})."
-    )
-    if not os.path.isdir(ckpt.checkpoint_dir(workdir)):  # checked first: the manager would create it
-        raise missing
-    model = task.make_model(config, workdir)
-    tx = make_optimizer(config, config.train.num_steps)
-    # Shapes only: restoring needs no initialised parameters (and OSNet's initialiser takes
-    # seconds to compile on a CPU).
-    abstract, _ = abstract_train_state(model, tx, task.example_inputs(config), config.seed, mesh)
-    manager = ckpt.make_manager(workdir, save_every=1, keep=config.train.keep_checkpoints)
-    available = manager.all_steps()
-    if not available:
-        raise missing
-    step = max(available) if step is None else step
-    if step not in available:
-        raise ValueError(f"No checkpoint for step {step} in {ckpt.checkpoint_dir(workdir)}; have {sorted(available)}.")
-    restored = manager.restore(
-        step,
-        args=ckpt.ocp.args.Composite(state=ckpt.ocp.args.StandardRestore(abstract)),
-    )
-    manager.close()
-    return model, restored["state"], step
+    return scores, out

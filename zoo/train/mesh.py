@@ -65,6 +65,29 @@ def make_mesh(num_devices: int | None = None) -> jax.sharding.Mesh:
     )
 
 
+def local_mesh() -> jax.sharding.Mesh:
+    """A `data` mesh over this process's devices only: each process predicts its own shard of a
+    split with it, at its own pace, with no collective across processes."""
+    if jax.process_count() == 1:
+        return make_mesh()
+    return jax.make_mesh((jax.local_device_count(),), (DATA_AXIS,), axis_types=(AxisType.Auto,),
+                         devices=jax.local_devices())
+
+
+def onto(tree, mesh: jax.sharding.Mesh):
+    """A replicated pytree of arrays (e.g. params) placed replicated on `mesh`.
+
+    With several processes the train state lives on every process's devices; a local mesh gets
+    a copy of this process's replica (each device of a fully replicated array holds all of it).
+    """
+    def place(x):
+        if isinstance(x, jax.Array) and not x.is_fully_addressable:
+            x = x.addressable_data(0)
+        return jax.device_put(x, replicated(mesh))
+
+    return jax.tree.map(place, tree)
+
+
 def replicated(mesh: jax.sharding.Mesh) -> NamedSharding:
     return NamedSharding(mesh, P())
 

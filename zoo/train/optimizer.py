@@ -1,7 +1,8 @@
 """optax optimizer and learning-rate schedule from a config.
 
 Config fields (`config.optimizer`):
-  name: "adam" or "adamw".
+  name: "adam", "adamw" or "sgd" (with `momentum` and `nesterov`, and `weight_decay` added to
+    the gradient as an L2 term, as PyTorch's SGD does; YOLOX's recipe).
   learning_rate: peak learning rate.
   weight_decay: AdamW decoupled weight decay (ignored by adam).
   b1, b2, eps: Adam moments.
@@ -21,13 +22,15 @@ import jax.numpy as jnp
 import ml_collections
 import optax
 
+from zoo.errors import ConfigError
+
 SCHEDULES = ("constant", "cosine", "plateau")
 
 
 def learning_rate_schedule(config: ml_collections.ConfigDict, num_steps: int) -> optax.Schedule:
     opt = config.optimizer
     if opt.schedule not in SCHEDULES:
-        raise ValueError(f"Unknown schedule {opt.schedule!r}; expected one of {SCHEDULES}.")
+        raise ConfigError(f"optimizer.schedule={opt.schedule!r}; expected one of {SCHEDULES}.")
     if opt.schedule == "cosine":
         return optax.warmup_cosine_decay_schedule(
             init_value=0.0, peak_value=opt.learning_rate, warmup_steps=opt.warmup_steps,
@@ -46,8 +49,12 @@ def make_optimizer(config: ml_collections.ConfigDict, num_steps: int) -> optax.G
         base = optax.adam(schedule, b1=opt.b1, b2=opt.b2, eps=opt.eps)
     elif opt.name == "adamw":
         base = optax.adamw(schedule, b1=opt.b1, b2=opt.b2, eps=opt.eps, weight_decay=opt.weight_decay)
+    elif opt.name == "sgd":
+        base = optax.chain(
+            optax.add_decayed_weights(opt.weight_decay),
+            optax.sgd(schedule, momentum=opt.get("momentum", 0.9), nesterov=opt.get("nesterov", False)))
     else:
-        raise ValueError(f"Unknown optimizer {opt.name!r}; expected 'adam' or 'adamw'.")
+        raise ConfigError(f"optimizer.name={opt.name!r}; expected adam, adamw or sgd.")
     parts = []
     if opt.clip_norm:
         parts.append(optax.clip_by_global_norm(opt.clip_norm))

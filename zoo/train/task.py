@@ -28,6 +28,8 @@ import grain
 import jax
 import ml_collections
 
+from zoo.errors import UserError
+
 ConfigDict = ml_collections.ConfigDict
 PyTree = Any
 # name -> (sum, count): means are taken only when logging, so padding and sharding never bias them.
@@ -79,11 +81,15 @@ class Models:
     own: Stage | None
     stages: Mapping[str, Stage] = dataclasses.field(default_factory=dict)
 
+    def __contains__(self, name: str) -> bool:
+        return name in self.stages or (name == "model" and self.own is not None)
+
     def __getitem__(self, name: str) -> Stage:
         if name == "model" and self.own is not None:
             return self.own
         if name not in self.stages:
-            raise KeyError(f"No pipeline stage {name!r}; this evaluation has {sorted(self.stages)}.")
+            raise UserError(f"config.pipeline.{name} is empty: this needs a trained run for it "
+                            f"(--config.pipeline.{name}=runs/<its workdir>[:step]).")
         return self.stages[name]
 
     @property
@@ -146,11 +152,14 @@ class PredictFile:
     run: (config, models, args) -> a one-line summary of what was written. `config` is the run's
       saved config; `models` as in `predict_split`.
     help: one line for `--help`.
+    check_args: args -> None, raises a UserError for bad inputs (a missing video...) before any
+      model is restored, so a mistake costs no wait.
     """
 
     add_arguments: Callable[[argparse.ArgumentParser], None]
     run: Callable[[ConfigDict, Models, argparse.Namespace], str]
     help: str
+    check_args: Callable[[argparse.Namespace], None] | None = None
 
 
 def _no_check(config: ConfigDict) -> None:
