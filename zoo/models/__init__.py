@@ -22,6 +22,7 @@ _REGISTRY = {
     "e2e_spot": "e2e_spot:E2ESpot",
     "tdeed": "tdeed:TDEED",
     "reid": "reid_head:ReidModel",
+    "astra": "astra:ASTRA",
 }
 
 
