@@ -3,6 +3,7 @@ synthetic SoccerNet-v2 (train a few steps, spot, write the official files, score
 
 from __future__ import annotations
 
+import argparse
 import os
 
 import jax
@@ -23,6 +24,8 @@ from zoo.synthetic.soccernet_v2 import write_soccernet_v2
 from zoo.train import mesh as mesh_lib
 from zoo.train.optimizer import make_optimizer
 from zoo.train.step import init_train_state, jit_train_step, make_predictor
+
+from tests.keras_resnet_files import flax_layout_h5, random_pca, write_video
 
 K = len(spotting_format.CLASSES_V2)
 
@@ -305,3 +308,21 @@ def test_trains_spots_writes_official_files_and_scores_them_as_the_official_eval
         ours = spotting_metric.evaluate(root, str(out) + ".zip", metric=metric, games=games)
         official = _official_scores(str(root), str(out) + ".zip", games, metric)
         assert ours["a_mAP"] == pytest.approx(official["a_mAP"], abs=1e-9)
+
+    # zoo.predict action_spotting --video: the official features of a video, then the model.
+    from zoo.features.video_spots import add_video_arguments, spot_video_file
+
+    video = tmp_path / "my match.mp4"
+    write_video(video, 250)  # 10 s at 25 fps -> 20 feature frames
+    flax_layout_h5(tmp_path / "resnet.h5", "resnet50", np.random.default_rng(0))
+    random_pca(tmp_path / "pca.npz", np.random.default_rng(1))
+    parser = argparse.ArgumentParser()
+    add_video_arguments(parser)
+    args = parser.parse_args(["--video", str(video), "--out", str(tmp_path / "results_spotting.json"),
+                              "--weights", str(tmp_path / "resnet.h5"), "--pca", str(tmp_path / "pca.npz"),
+                              "--batch-size", "8"])
+    args.arch, args.quiet = "resnet50", True  # a smaller ResNet of the same layout, for the test's time
+    summary = spot_video_file(config, predictor, args, predict_half=predict_half)
+    found = spotting_format.read_predictions(args.out)  # the official reader's rules, unknown labels refused
+    assert summary.startswith(f"{len(found.half)} actions in") and len(found.half)
+    assert set(found.half.tolist()) == {1} and (found.position_ms <= 10_000).all() and (found.confidence >= 0).all()

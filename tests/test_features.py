@@ -11,14 +11,15 @@ import cv2
 import jax
 import numpy as np
 import pytest
-from flax import traverse_util
 
-from zoo.convert.keras_resnet import KerasWeightsError, abstract_variables, convert_keras_resnet
+from zoo.convert.keras_resnet import KerasWeightsError, convert_keras_resnet
 from zoo.data.video import VideoFileError
 from zoo.features import frames as official
 from zoo.features import pca as feature_pca
 from zoo.features.__main__ import main as features_main
 from zoo.models.keras_resnet import STAGE_SIZES, KerasResNet
+
+from tests.keras_resnet_files import flax_layout_h5, random_pca, write_keras_h5, write_video
 
 os.environ.setdefault("KERAS_BACKEND", "jax")  # Keras 3 is the reference, on JAX: no TensorFlow
 
@@ -73,20 +74,6 @@ def test_colours_are_keras_caffe_preprocessing_of_the_bgr_frames():
     np.testing.assert_allclose(official.caffe_preprocess(bgr)[..., 0], bgr[..., 2] - 103.939, atol=1e-4)
 
 
-def write_video(path, num_frames: int, fps: float = 25.0, size=(240, 320)) -> np.ndarray:
-    """A video with a moving pattern (not one of the zoo's synthetic generators); returns its frames."""
-    height, width = size
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (width, height))
-    yy, xx = np.mgrid[0:height, 0:width]
-    frames = []
-    for t in range(num_frames):
-        frame = np.stack([(xx * 2 + t * 7) % 256, (yy * 3 + t * 5) % 256, ((xx + yy) // 2 + t * 11) % 256], -1)
-        frames.append(frame.astype(np.uint8))
-        writer.write(frames[-1])
-    writer.release()
-    return np.stack(frames)
-
-
 def test_official_frames_of_a_video_are_the_kept_frames_cropped(tmp_path):
     path = tmp_path / "match.mp4"
     write_video(path, 60)
@@ -111,20 +98,6 @@ def test_a_missing_or_corrupt_video_is_a_one_line_error(tmp_path):
 
 
 # ----------------------------------------------------------------------------- Keras ResNet
-
-
-def write_keras_h5(path, layers: list[tuple[str, list[tuple[str, np.ndarray]]]]) -> None:
-    """The Keras legacy HDF5 weights layout of the Keras applications files (see the converter)."""
-    import h5py
-
-    with h5py.File(path, "w") as f:
-        f.attrs["layer_names"] = [name.encode() for name, _ in layers]
-        f.attrs["backend"], f.attrs["keras_version"] = b"tensorflow", b"2.2.4-tf"
-        for name, weights in layers:
-            group = f.create_group(name)
-            group.attrs["weight_names"] = [f"{name}/{w}:0".encode() for w, _ in weights]
-            for w, value in weights:
-                group.create_dataset(f"{name}/{w}:0", data=value)
 
 
 def random_keras_weights(keras_model, rng) -> list:
@@ -178,30 +151,6 @@ def test_keras_resnet_v1_matches_keras_3_through_the_converter(tmp_path):
 @pytest.mark.skipif(not os.environ.get("ZOO_SLOW_TESTS"), reason="ResNet-152 at 224: set ZOO_SLOW_TESTS=1")
 def test_keras_resnet152_matches_keras_3_through_the_converter(tmp_path):
     keras_parity(tmp_path, STAGE_SIZES["resnet152"], size=224, batch=2)
-
-
-def flax_layout_h5(path, arch: str, rng, *, drop: str = "", extra: str = "") -> None:
-    """A Keras-layout file for `arch` written from the Flax shapes (order does not matter to the converter)."""
-    shapes = abstract_variables(tuple(STAGE_SIZES[arch]))
-    params, stats = (traverse_util.flatten_dict(shapes[c]) for c in ("params", "batch_stats"))
-    layers = []
-    for layer in sorted({path[0] for path in params}):
-        if layer == drop:
-            continue
-        if layer.endswith("_conv"):
-            kernel = params[(layer, "kernel")].shape
-            weights = [("kernel", rng.normal(0, (2 / np.prod(kernel[:3])) ** 0.5, kernel)),
-                       ("bias", np.zeros(params[(layer, "bias")].shape))]
-        else:
-            n = params[(layer, "scale")].shape
-            weights = [("gamma", np.full(n, 0.5)), ("beta", np.zeros(n)), ("moving_mean", np.zeros(stats[(layer, "mean")].shape)),
-                       ("moving_variance", np.ones(n))]
-        layers.append((layer, [(w, v.astype(np.float32)) for w, v in weights]))
-    layers.append(("predictions", [("kernel", np.zeros((2048, 3), np.float32)), ("bias", np.zeros(3, np.float32))]))
-    if extra:
-        layers.append((extra, [("kernel", np.zeros((1, 1), np.float32))]))
-    layers.append(("conv1_pad", []))  # layers without weights are listed too
-    write_keras_h5(path, layers)
 
 
 def test_converter_names_what_does_not_fit(tmp_path):
@@ -278,12 +227,13 @@ def test_published_pickles_convert_without_scikit_learn_code(tmp_path):
 def test_command_writes_official_shape_features_of_a_users_video(tmp_path, capsys):
     video = tmp_path / "match.mp4"
     write_video(video, 100)  # 4 s at 25 fps
-    weights = tmp_path / "resnet50.h5"
-    flax_layout_h5(weights, "resnet50", np.random.default_rng(2))
-    rng = np.random.default_rng(3)
-    components = np.linalg.qr(rng.normal(size=(2048, 512)))[0].T
-    feature_pca.FeaturePca(average=rng.normal(size=2048), mean=np.zeros(2048), components=components,
-                           explained_variance=np.ones(512)).save(tmp_path / "pca.npz")
+    h5 = tmp_path / "resnet50.h5"
+    flax_layout_h5(h5, "resnet50", np.random.default_rng(2))
+    from zoo.convert.cli import main as convert_main
+
+    weights = tmp_path / "converted"  # the zoo.convert output folder (the .h5 itself works too)
+    assert convert_main(["--arch", "keras_resnet50", "--input", str(h5), "--output", str(weights)]) == 0
+    random_pca(tmp_path / "pca.npz", np.random.default_rng(3))
     out, raw = tmp_path / "1_ResNET_TF2_PCA512.npy", tmp_path / "1_ResNET_TF2.npy"
     argv = ["--video", str(video), "--out", str(out), "--raw-out", str(raw), "--pca", str(tmp_path / "pca.npz"),
             "--weights", str(weights), "--arch", "resnet50", "--batch-size", "4", "--quiet"]
