@@ -39,9 +39,10 @@ def write_keras_h5(path, layers: list[tuple[str, list[tuple[str, np.ndarray]]]])
                 group.create_dataset(f"{name}/{w}:0", data=value)
 
 
-def flax_layout_h5(path, arch: str, rng, *, drop: str = "", extra: str = "") -> None:
-    """A Keras-layout file for `arch` written from the Flax shapes (order does not matter to the converter)."""
-    shapes = abstract_variables(tuple(STAGE_SIZES[arch]))
+def flax_layout_h5(path, arch: str | tuple[int, ...], rng, *, drop: str = "", extra: str = "") -> None:
+    """A Keras-layout file for `arch` (a name or blocks per stage) written from the Flax shapes (the
+    converter matches by name, so the layer order does not matter to it)."""
+    shapes = abstract_variables(tuple(STAGE_SIZES[arch]) if isinstance(arch, str) else tuple(arch))
     params, stats = (traverse_util.flatten_dict(shapes[c]) for c in ("params", "batch_stats"))
     layers = []
     for layer in sorted({path[0] for path in params}):

@@ -284,7 +284,7 @@ def test_trains_spots_writes_official_files_and_scores_them_as_the_official_eval
     step = jit_train_step(model, chunk_spotting.make_loss(config), tx, mesh, shardings)
     batches = iter(data.dataset)
     losses = []
-    for _ in range(3):
+    for _ in range(2):
         batch = jax.tree.map(lambda x: mesh_lib.global_batch(np.asarray(x), mesh), next(batches))
         state, metrics = step(state, batch)
         losses.append(float(metrics["loss"][0]))
@@ -313,7 +313,7 @@ def test_trains_spots_writes_official_files_and_scores_them_as_the_official_eval
     from zoo.features.video_spots import add_video_arguments, spot_video_file
 
     video = tmp_path / "my match.mp4"
-    write_video(video, 250)  # 10 s at 25 fps -> 20 feature frames
+    write_video(video, 100)  # 4 s at 25 fps -> 8 feature frames (one chunk, padded)
     flax_layout_h5(tmp_path / "resnet.h5", "resnet50", np.random.default_rng(0))
     random_pca(tmp_path / "pca.npz", np.random.default_rng(1))
     parser = argparse.ArgumentParser()
@@ -325,4 +325,4 @@ def test_trains_spots_writes_official_files_and_scores_them_as_the_official_eval
     summary = spot_video_file(config, predictor, args, predict_half=predict_half)
     found = spotting_format.read_predictions(args.out)  # the official reader's rules, unknown labels refused
     assert summary.startswith(f"{len(found.half)} actions in") and len(found.half)
-    assert set(found.half.tolist()) == {1} and (found.position_ms <= 10_000).all() and (found.confidence >= 0).all()
+    assert set(found.half.tolist()) == {1} and (found.position_ms <= 4_000).all() and (found.confidence >= 0).all()

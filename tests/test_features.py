@@ -156,25 +156,25 @@ def test_keras_resnet152_matches_keras_3_through_the_converter(tmp_path):
 def test_converter_names_what_does_not_fit(tmp_path):
     import h5py
 
-    rng = np.random.default_rng(0)
-    flax_layout_h5(tmp_path / "ok.h5", "resnet50", rng)
-    conversion = convert_keras_resnet(tmp_path / "ok.h5", arch="resnet50")
+    rng, small = np.random.default_rng(0), (1, 1, 1, 1)
+    flax_layout_h5(tmp_path / "ok.h5", small, rng)
+    conversion = convert_keras_resnet(tmp_path / "ok.h5", stage_sizes=small)
     assert set(conversion.dropped) == {"predictions"}
     assert conversion.variables["params"]["conv3_block1_1_conv"]["kernel"].shape == (1, 1, 256, 128)
+    assert conversion.variables["batch_stats"]["conv5_block1_3_bn"]["var"].shape == (2048,)
     with pytest.raises(KerasWeightsError, match="not in the file, e.g. conv2_block1_0_bn"):
-        flax_layout_h5(tmp_path / "missing.h5", "resnet50", rng, drop="conv2_block1_0_bn")
-        convert_keras_resnet(tmp_path / "missing.h5", arch="resnet50")
-    with pytest.raises(KerasWeightsError, match="conv4_block7_1_conv"):  # a ResNet-101 layer: not in ResNet-50
-        flax_layout_h5(tmp_path / "extra.h5", "resnet50", rng, extra="conv4_block7_1_conv")
-        convert_keras_resnet(tmp_path / "extra.h5", arch="resnet50")
-    with pytest.raises(KerasWeightsError, match="204 layer.s. of Keras resnet152 are not in the file"):
-        convert_keras_resnet(tmp_path / "ok.h5", arch="resnet152")  # ResNet-50 weights are not ResNet-152's
-    flax_layout_h5(tmp_path / "wide.h5", "resnet50", rng)
-    with h5py.File(tmp_path / "wide.h5", "r+") as f:
+        flax_layout_h5(tmp_path / "missing.h5", small, rng, drop="conv2_block1_0_bn")
+        convert_keras_resnet(tmp_path / "missing.h5", stage_sizes=small)
+    with pytest.raises(KerasWeightsError, match="conv4_block2_1_conv"):  # a layer the network does not have
+        flax_layout_h5(tmp_path / "extra.h5", small, rng, extra="conv4_block2_1_conv")
+        convert_keras_resnet(tmp_path / "extra.h5", stage_sizes=small)
+    with pytest.raises(KerasWeightsError, match="72 layer.s. of Keras resnet50 are not in the file, e.g. conv2_block2_1_bn"):
+        convert_keras_resnet(tmp_path / "ok.h5", arch="resnet50")  # these are not ResNet-50's weights
+    with h5py.File(tmp_path / "ok.h5", "r+") as f:
         del f["conv1_conv"]["conv1_conv/kernel:0"]
         f["conv1_conv"].create_dataset("conv1_conv/kernel:0", data=np.zeros((7, 7, 3, 32), np.float32))
     with pytest.raises(KerasWeightsError, match=r"conv1_conv/conv1_conv/kernel:0: shape \(7, 7, 3, 32\) does not fit"):
-        convert_keras_resnet(tmp_path / "wide.h5", arch="resnet50")
+        convert_keras_resnet(tmp_path / "ok.h5", stage_sizes=small)
     (tmp_path / "not.h5").write_bytes(b"not hdf5")
     with pytest.raises(KerasWeightsError, match="not an HDF5 file"):
         convert_keras_resnet(tmp_path / "not.h5")
@@ -215,6 +215,18 @@ def test_published_pickles_convert_without_scikit_learn_code(tmp_path):
     class Payload:
         def __reduce__(self):
             return (os.system, ("echo owned",))
+
+    # The command: convert the pickles once; fit one on feature files when there are none.
+    assert feature_pca.main(["convert", "--pca", str(tmp_path / "pca.pkl"), "--average", str(tmp_path / "average.pkl"),
+                             "--out", str(tmp_path / "converted.npz")]) == 0
+    np.testing.assert_allclose(feature_pca.load_pca(tmp_path / "converted.npz").components, reference.components_)
+    for i in range(2):
+        np.save(tmp_path / f"{i + 1}_ResNET_TF2.npy", features[250 * i: 250 * (i + 1)])
+    assert feature_pca.main(["fit", "--features", str(tmp_path / "*_ResNET_TF2.npy"), "--dim", "16",
+                             "--out", str(tmp_path / "fitted.npz")]) == 0
+    np.testing.assert_allclose(np.abs(feature_pca.load_pca(tmp_path / "fitted.npz").components),
+                               np.abs(reference.components_), atol=1e-6)
+    assert feature_pca.main(["fit", "--features", str(tmp_path / "none.npy"), "--out", str(tmp_path / "x.npz")]) == 1
 
     (tmp_path / "evil.pkl").write_bytes(pickle.dumps(Payload()))
     with pytest.raises(feature_pca.PcaFileError, match="refusing to load"):
