@@ -19,7 +19,7 @@ from zoo.formats.validate import validate
 from zoo.losses import chunk_spotting
 from zoo.metrics import spotting as spotting_metric
 from zoo.models.astra import ASTRA, DecoderLayer, EncoderLayer, random_switch, segment_mask
-from zoo.postprocess.chunk_spots import predict_half, spot_scores, vote_scores
+from zoo.postprocess.chunk_spots import chunk_outputs, predict_half, spot_scores, vote_scores
 from zoo.synthetic.soccernet_v2 import write_soccernet_v2
 from zoo.train import mesh as mesh_lib
 from zoo.train.optimizer import make_optimizer
@@ -225,7 +225,8 @@ def test_votes_follow_the_displacement_and_soft_nms_is_astras():
     outputs["displacement"][0, 1, 3] = 1.6
     outputs["class_logits"][1, 0, 3] = 0.0  # chunk 1 (first step 8), p = 0.5 at step 8, displaced to 5.5 -> 6
     outputs["displacement"][1, 0, 3] = 2.5
-    scores = vote_scores(outputs, np.array([0, 8]), num_steps=12, threshold=0.01)
+    probabilities, displacement = chunk_outputs([lambda chunks: outputs], np.zeros((2, 4, 1)))
+    scores = vote_scores(probabilities, displacement, np.array([0, 8]), num_steps=12, threshold=0.01)
     assert np.flatnonzero(scores[:, 2]).tolist() == [0, 6]  # round(1 - 1.6) clipped to 0; rint(5.5) = 6
     assert scores[0, 2] == pytest.approx(1 / (1 + np.exp(-2.0))) and scores[:, [0, 1, 3]].max() == 0
 

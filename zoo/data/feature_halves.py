@@ -24,6 +24,7 @@ from tqdm import tqdm
 from zoo.data import tfds_sources
 from zoo.formats import spotting as spotting_format
 from zoo.synthetic import soccernet_v2 as synthetic
+from zoo.train.task import Shard
 
 DATASET = "soccernet_v2_features"
 CLASSES = spotting_format.CLASSES_V2
@@ -74,12 +75,13 @@ def _annotations(record: dict) -> tuple[spotting_format.Annotation, ...]:
     )
 
 
-def read_halves(config: ml_collections.ConfigDict, workdir: str, split: str) -> list[Half]:
-    """Every half of a split, in dataset order (games in split-list order, half 1 then 2)."""
+def read_halves(config: ml_collections.ConfigDict, workdir: str, split: str, shard: Shard = Shard()) -> list[Half]:
+    """The halves of a split (this process's shard of them), in dataset order (games in split-list
+    order, half 1 then 2)."""
     data_dir = prepare_features(config, workdir)
     source = tfds_sources.data_source(f"{DATASET}/{config.data.features}", split, data_dir=data_dir)
     halves = []
-    for index in tqdm(range(len(source)), desc=f"read {split}", unit="half",
+    for index in tqdm(shard.take(range(len(source))), desc=f"read {split}", unit="half",
                       disable=jax.process_index() != 0, leave=False):
         record = source[index]
         halves.append(Half(game=_text(record["game"]), half=int(record["half"]),

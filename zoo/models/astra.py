@@ -40,6 +40,12 @@ def _uniform01(key, shape, dtype=jnp.float32):
     return jax.random.uniform(key, shape, dtype)
 
 
+# How the temporal and group encodings and the decoder queries start: "uniform" is ASTRA's
+# torch.rand; "normal" draws them from N(0, 1), so that they start far apart (uniform vectors in
+# [0, 1) share their mean and start nearly parallel, which a long training run has to undo).
+ENCODING_INITS = {"uniform": _uniform01, "normal": nn.initializers.normal(1.0)}
+
+
 class FeedForward(nn.Module):
     """Dropout -> Dense(hidden) -> ReLU -> Dropout -> Dense(out) (ASTRA's PFFN and heads)."""
 
@@ -139,6 +145,7 @@ class ASTRA(nn.Module):
       decoder_layers: decoder layers (3).
       dropout: dropout of the PFFNs and heads (0.4); the Transformer layers use 0.1.
       temporal_drop_rate, random_switch_rate: feature augmentations in training (0.5, 0.3).
+      encoding_init: "uniform" (ASTRA) or "normal", see ENCODING_INITS.
 
     Call: features [b, input_frames, sum(feature_groups)] -> {"class_logits": [b, output_frames,
       K + 1], "displacement": [b, output_frames, K + 1], "log_variance": [b, output_frames, K + 1]}.
@@ -157,6 +164,7 @@ class ASTRA(nn.Module):
     dropout: float = 0.4
     temporal_drop_rate: float = 0.5
     random_switch_rate: float = 0.3
+    encoding_init: str = "uniform"
 
     @nn.compact
     def __call__(self, features: jax.Array, *, train: bool = False) -> dict[str, jax.Array]:
@@ -164,6 +172,9 @@ class ASTRA(nn.Module):
         if features.shape[1:] != (self.input_frames, width):
             raise ValueError(f"ASTRA takes [batch, {self.input_frames}, {width}] features, got {features.shape}")
         outputs = self.num_classes + 1
+        if self.encoding_init not in ENCODING_INITS:
+            raise ValueError(f"encoding_init must be one of {', '.join(ENCODING_INITS)}, got {self.encoding_init!r}")
+        init = ENCODING_INITS[self.encoding_init]
         if train and self.temporal_drop_rate > 0:
             embedding = self.param("temporal_drop_embedding", _uniform01, (width,))
             features = temporal_drop(self.make_rng("dropout"), features, embedding, self.temporal_drop_rate)
@@ -181,15 +192,15 @@ class ASTRA(nn.Module):
             for g, size in enumerate(self.feature_groups)
         ]
         tokens = jnp.stack(groups, axis=2)  # [b, t, g, d]
-        tokens += self.param("temporal_encoding", _uniform01, (self.input_frames, self.dim))[None, :, None]
-        tokens += self.param("group_encoding", _uniform01, (len(self.feature_groups), self.dim))[None, None]
+        tokens += self.param("temporal_encoding", init, (self.input_frames, self.dim))[None, :, None]
+        tokens += self.param("group_encoding", init, (len(self.feature_groups), self.dim))[None, None]
         tokens = einops.rearrange(tokens, "b t g d -> b (t g) d")
 
         for layer, segments in enumerate(self.encoder_splits):
             mask = segment_mask(tokens.shape[1], segments) if segments > 1 else None
             tokens = EncoderLayer(self.heads, 4 * self.dim, name=f"encoder{layer}")(tokens, mask, train=train)
 
-        queries = self.param("queries", _uniform01, (self.output_frames, self.dim))
+        queries = self.param("queries", init, (self.output_frames, self.dim))
         x = jnp.broadcast_to(queries, (features.shape[0], *queries.shape))
         for layer in range(self.decoder_layers):
             x = DecoderLayer(self.heads, 4 * self.dim, name=f"decoder{layer}")(x, tokens, train=train)

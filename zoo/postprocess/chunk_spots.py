@@ -16,7 +16,7 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import ml_collections
 import numpy as np
@@ -40,15 +40,24 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
     return 0.5 * (1.0 + np.tanh(0.5 * np.asarray(x, np.float64)))
 
 
-def vote_scores(outputs: dict, chunk_first_steps: np.ndarray, *, num_steps: int, threshold: float,
-                scores: np.ndarray | None = None) -> np.ndarray:
+def chunk_outputs(predictors: Sequence[Callable[[np.ndarray], dict]], chunks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Class probabilities and displacements of chunks [n, T_in, dim], averaged over an ensemble.
+
+    Returns ([n, T, K], [n, T, K]) without the background column.
+    """
+    outputs = [predictor(chunks) for predictor in predictors]
+    probabilities = np.mean([_sigmoid(o["class_logits"]) for o in outputs], axis=0)[..., 1:]
+    displacement = np.mean([np.asarray(o["displacement"], np.float64) for o in outputs], axis=0)[..., 1:]
+    return probabilities, displacement
+
+
+def vote_scores(probabilities: np.ndarray, displacement: np.ndarray, chunk_first_steps: np.ndarray, *,
+                num_steps: int, threshold: float, scores: np.ndarray | None = None) -> np.ndarray:
     """Step 2 of the module docstring for a batch of chunks; returns (and fills) [num_steps, K] scores.
 
-    outputs: "class_logits", "displacement" [chunks, T, K + 1] (column 0 background, ignored).
+    probabilities, displacement: [chunks, T, K] (`chunk_outputs`).
     chunk_first_steps: [chunks] the half's output step of each chunk's first step.
     """
-    probabilities = _sigmoid(outputs["class_logits"])[..., 1:]
-    displacement = np.asarray(outputs["displacement"], np.float64)[..., 1:]
     chunks, steps, classes = probabilities.shape
     if scores is None:
         scores = np.zeros((num_steps, classes), np.float64)
@@ -74,8 +83,12 @@ def spot_scores(scores: np.ndarray, *, windows: np.ndarray, threshold: float) ->
     return frame.astype(np.int64), klass, confidence.astype(np.float64)
 
 
-def predict_half(config: ml_collections.ConfigDict, predictor: Callable[[np.ndarray], dict], half: Half) -> Spots:
-    """The actions of one half from a chunk spotter (module docstring); frames at config.data.output_rate."""
+def predict_half(config: ml_collections.ConfigDict, predictor: Callable | Sequence[Callable], half: Half) -> Spots:
+    """The actions of one half from a chunk spotter (module docstring); frames at config.data.output_rate.
+
+    predictor: a Predictor, or several (an ensemble: their probabilities and displacements are averaged).
+    """
+    predictors = list(predictor) if isinstance(predictor, (list, tuple)) else [predictor]
     rate, output_rate = feature_rate(config), config.data.output_rate
     chunk_in = input_frames(config)
     stride_in = int(round(config.eval.chunk_stride_seconds * rate))
@@ -87,12 +100,13 @@ def predict_half(config: ml_collections.ConfigDict, predictor: Callable[[np.ndar
     for first in range(0, len(starts), batch):
         batch_starts = starts[first : first + batch]
         frames = np.clip(batch_starts[:, None] + np.arange(chunk_in)[None], 0, len(features) - 1)
-        outputs = predictor(features[frames])
-        if outputs["class_logits"].shape[1] != output_frames(config):
-            raise ValueError(f"the model gives {outputs['class_logits'].shape[1]} output steps per chunk, "
+        probabilities, displacement = chunk_outputs(predictors, features[frames])
+        if probabilities.shape[1] != output_frames(config):
+            raise ValueError(f"the model gives {probabilities.shape[1]} output steps per chunk, "
                              f"the config {output_frames(config)}")
         first_steps = np.rint(batch_starts * output_rate / rate).astype(np.int64)
-        vote_scores(outputs, first_steps, num_steps=num_steps, threshold=config.eval.nms_threshold, scores=scores)
+        vote_scores(probabilities, displacement, first_steps, num_steps=num_steps,
+                    threshold=config.eval.nms_threshold, scores=scores)
     windows = np.asarray(config.eval.nms_window_seconds, np.float64) * output_rate / 2
     frame, klass, confidence = spot_scores(scores, windows=windows, threshold=config.eval.nms_threshold)
     return Spots(frame=frame, class_index=klass, confidence=confidence, framerate=output_rate)
