@@ -54,8 +54,8 @@ def flax_layout_h5(path, arch: str | tuple[int, ...], rng, *, drop: str = "", ex
                        ("bias", np.zeros(params[(layer, "bias")].shape))]
         else:
             n = params[(layer, "scale")].shape
-            weights = [("gamma", np.full(n, 0.5)), ("beta", np.zeros(n)), ("moving_mean", np.zeros(stats[(layer, "mean")].shape)),
-                       ("moving_variance", np.ones(n))]
+            weights = [("gamma", np.full(n, 0.5)), ("beta", np.zeros(n)),
+                       ("moving_mean", np.zeros(stats[(layer, "mean")].shape)), ("moving_variance", np.ones(n))]
         layers.append((layer, [(w, v.astype(np.float32)) for w, v in weights]))
     layers.append(("predictions", [("kernel", np.zeros((2048, 3), np.float32)), ("bias", np.zeros(3, np.float32))]))
     if extra:

@@ -4,7 +4,6 @@ synthetic SoccerNet-v2 (train a few steps, spot, write the official files, score
 from __future__ import annotations
 
 import argparse
-import os
 
 import jax
 import jax.numpy as jnp
@@ -40,7 +39,8 @@ def astra_parameters(groups, dim, input_frames, output_frames, encoder_layers, d
     norm = 2 * dim
     feed_forward = dense(dim, 4 * dim) + dense(4 * dim, dim)
     total = sum(dense(g, g) + dense(g, dim) for g in groups)  # per-group PFFNs
-    total += sum(groups) + input_frames * dim + len(groups) * dim + output_frames * dim  # drop embedding, encodings, queries
+    total += sum(groups)  # the temporal-drop embedding
+    total += input_frames * dim + len(groups) * dim + output_frames * dim  # encodings and queries
     total += encoder_layers * (attention + 2 * norm + feed_forward)
     total += decoder_layers * (2 * attention + 3 * norm + feed_forward)
     total += dense(dim, dim) + dense(dim, classes + 1)  # class head
@@ -160,7 +160,8 @@ def test_loss_is_astras_focal_bce_and_weighted_log_likelihood():
     batch = {"class_targets": (rng.uniform(size=(b, t, c)) > 0.8).astype(np.float32),
              "displacement": rng.normal(size=(b, t, c)).astype(np.float32),
              "displacement_mask": (rng.uniform(size=(b, t, c)) > 0.5).astype(np.float32)}
-    outputs = {k: rng.normal(size=(b, t, c)).astype(np.float32) for k in ("class_logits", "displacement", "log_variance")}
+    outputs = {k: rng.normal(size=(b, t, c)).astype(np.float32)
+               for k in ("class_logits", "displacement", "log_variance")}
     loss = chunk_spotting.chunk_spotting_loss(class_weight=100.0, displacement_weight=1.0, uncertainty=True,
                                               uncertainty_alpha=0.3, dilation=5)
     total, metrics = loss(outputs, batch)

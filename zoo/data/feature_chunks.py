@@ -120,7 +120,8 @@ class ChunkSource:
             raise ValueError(f"{input_frames} input steps at {rate}/s and {output_frames} output steps at "
                              f"{output_rate}/s are not the same duration")
         self.halves = halves
-        self.input_frames, self.output_frames, self.rate, self.output_rate = input_frames, output_frames, rate, output_rate
+        self.input_frames, self.output_frames = input_frames, output_frames
+        self.rate, self.output_rate = rate, output_rate
         self.class_radius, self.displacement_radius, self.num_classes = class_radius, displacement_radius, num_classes
         self.events = [(np.array([a.frame(output_rate) for a in h.annotations], np.int64),
                         np.array([CLASSES.index(a.label) for a in h.annotations], np.int64)) for h in halves]

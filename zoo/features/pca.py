@@ -88,7 +88,8 @@ def load_pca(path: str | os.PathLike) -> FeaturePca:
         raise PcaFileError(path, f"missing array(s) {', '.join(sorted(missing))}")
     pca = FeaturePca(
         average=arrays["average"].astype(np.float64).reshape(-1), mean=arrays["mean"].astype(np.float64).reshape(-1),
-        components=arrays["components"].astype(np.float64), explained_variance=arrays["explained_variance"].astype(np.float64),
+        components=arrays["components"].astype(np.float64),
+        explained_variance=arrays["explained_variance"].astype(np.float64),
         whiten=bool(arrays.get("whiten", False)))
     _check_shapes(path, pca)
     return pca

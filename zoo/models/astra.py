@@ -208,6 +208,7 @@ class ASTRA(nn.Module):
         class_logits = FeedForward(self.dim, outputs, self.dropout, name="class_head")(x, train=train)
         # The uncertainty-aware displacement head: a shared two-layer trunk, then mean and log-variance.
         shared = nn.relu(FeedForward(self.dim, self.dim, self.dropout, name="displacement_trunk")(x, train=train))
-        head = lambda name: nn.Dense(outputs, name=name)(nn.Dropout(self.dropout, deterministic=not train)(shared))  # noqa: E731
-        return {"class_logits": class_logits, "displacement": head("displacement_mean"),
-                "log_variance": head("displacement_log_variance")}
+        mean, log_variance = (  # each head drops its own units, as ASTRA's
+            nn.Dense(outputs, name=name)(nn.Dropout(self.dropout, deterministic=not train)(shared))
+            for name in ("displacement_mean", "displacement_log_variance"))
+        return {"class_logits": class_logits, "displacement": mean, "log_variance": log_variance}

@@ -40,7 +40,8 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
     return 0.5 * (1.0 + np.tanh(0.5 * np.asarray(x, np.float64)))
 
 
-def chunk_outputs(predictors: Sequence[Callable[[np.ndarray], dict]], chunks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def chunk_outputs(predictors: Sequence[Callable[[np.ndarray], dict]],
+                  chunks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Class probabilities and displacements of chunks [n, T_in, dim], averaged over an ensemble.
 
     Returns ([n, T, K], [n, T, K]) without the background column.
