@@ -312,7 +312,8 @@ def test_trains_spots_writes_official_files_and_scores_them_as_the_official_eval
         assert ours["a_mAP"] == pytest.approx(official["a_mAP"], abs=1e-9)
 
     # zoo.predict action_spotting --video: the official features of a video, then the model.
-    from zoo.features.video_spots import add_video_arguments, spot_video_file
+    from zoo.errors import UserError
+    from zoo.features.video_spots import add_video_arguments, check_video_arguments, spot_video_file
 
     video = tmp_path / "my match.mp4"
     write_video(video, 100)  # 4 s at 25 fps -> 8 feature frames (one chunk, padded)
@@ -324,6 +325,9 @@ def test_trains_spots_writes_official_files_and_scores_them_as_the_official_eval
                               "--weights", str(tmp_path / "resnet.h5"), "--pca", str(tmp_path / "pca.npz"),
                               "--batch-size", "8"])
     args.arch, args.quiet = "resnet50", True  # a smaller ResNet of the same layout, for the test's time
+    check_video_arguments(args)
+    with pytest.raises(UserError, match="nope.mkv: no such file .--video."):
+        check_video_arguments(parser.parse_args(["--video", str(tmp_path / "nope.mkv")]))
     summary = spot_video_file(config, predictor, args, predict_half=predict_half)
     found = spotting_format.read_predictions(args.out)  # the official reader's rules, unknown labels refused
     assert summary.startswith(f"{len(found.half)} actions in") and len(found.half)

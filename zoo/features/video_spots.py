@@ -4,8 +4,9 @@ What `python -m zoo.predict action_spotting --checkpoint DIR --video match.mkv -
 results_spotting.json [--plot timeline.png]` does for feature-based models: the official ResNet-TF2
 features of the video (`zoo.features`), then the model family's `predict_half`, then the official
 results file (one video: half 1) and the timeline plot. The PredictFile of the task is
-`PredictFile(add_arguments=add_video_arguments, run=lambda config, models, args: spot_video_file(
-config, models.predictor, args, predict_half=<the family's>))`.
+`PredictFile(add_arguments=add_video_arguments, check_args=check_video_arguments,
+run=lambda config, models, args: spot_video_file(config, models.predictors, args,
+predict_half=<the family's>))`.
 """
 
 from __future__ import annotations
@@ -29,14 +30,23 @@ VIDEO_FEATURES = ("ResNET_TF2", "ResNET_TF2_PCA512")  # what zoo.features comput
 
 def add_video_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--video", required=True, help="the video (one half, or a whole match as half 1)")
-    parser.add_argument("--out", required=True, help="the results_spotting.json to write")
-    parser.add_argument("--plot", default="", help="also draw the actions on a timeline (.png)")
-    parser.add_argument("--plot-min-confidence", type=float, default=0.5, help="actions drawn on the timeline")
+    parser.add_argument("--out", default="results_spotting.json", help="where to write the predictions")
+    parser.add_argument("--plot", default="", help="also draw a timeline of the actions to this PNG")
+    parser.add_argument("--plot-min-confidence", type=float, default=None,
+                        help="actions below this confidence are left out of the plot (default: "
+                             "config.eval.nms_threshold, i.e. every written action)")
     parser.add_argument("--weights", default=DEFAULT_WEIGHTS, help="Keras ResNet-152 ImageNet .h5 (see zoo.features)")
     parser.add_argument("--pca", default="", help="PCA .npz for a model trained on ResNET_TF2_PCA512 features")
     parser.add_argument("--features-out", default="", help="also keep the video's features (.npy)")
     parser.add_argument("--batch-size", type=int, default=64, help="frames per ResNet call")
     parser.add_argument("--precision", choices=PRECISIONS, default="highest", help="ResNet matmul precision")
+
+
+def check_video_arguments(args: argparse.Namespace) -> None:
+    """Refuses a missing video, weights or PCA file before any model is restored."""
+    for flag, path in (("--video", args.video), ("--weights", args.weights), ("--pca", args.pca)):
+        if path and not os.path.exists(path):
+            raise UserError(f"{path}: no such file ({flag})")
 
 
 def video_half(config: ml_collections.ConfigDict, video: str, *, weights: str, pca: str = "", batch_size: int = 64,
@@ -80,8 +90,9 @@ def spot_video_file(config: ml_collections.ConfigDict, predictor: Callable, args
     if args.plot:
         from zoo.plots.timeline import plot_timeline
 
+        threshold = config.eval.nms_threshold if args.plot_min_confidence is None else args.plot_min_confidence
         plot_timeline(args.plot, seconds=np.asarray(spots.frame) / spots.framerate, class_index=spots.class_index,
                       confidence=spots.confidence, classes=classes, title=f"{half.game}: {len(spots.frame)} actions",
-                      min_confidence=args.plot_min_confidence)
+                      min_confidence=threshold)
         summary += f"; timeline -> {args.plot}"
     return summary
