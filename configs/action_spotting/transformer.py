@@ -100,8 +100,12 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
         config.train.eval_every_steps = 20_000
     elif variant == "synthetic":
         # Sized for CPU: a narrow ASTRA on the synthetic 512-d features. What a short run needs
-        # (measured, README): encodings and queries drawn from N(0, 1) (ASTRA's uniform ones start
-        # nearly parallel), a constant learning rate, and no mixup or feature augmentation.
+        # (measured with benchmarks/action_spotting_transformer.py): encodings and queries drawn
+        # from N(0, 1) (ASTRA's uniform ones start nearly parallel), a constant learning rate, and no
+        # mixup or feature augmentation. With ASTRA's own recipe (uniform init, mixup, temporal drop
+        # and switch, cosine decay) 2000 steps learnt nothing (loose 3.8 % vs 6.8 % untrained);
+        # with these, the class loss starts to fall after ~1200 steps and 2000 steps reach tight
+        # 13.2 % / loose 27.9 % Average-mAP on the test split (untrained: 1.6 % / 7.2 %).
         config.model.dim = 64
         config.model.heads = 4
         config.model.encoder_splits = (4, 1)
