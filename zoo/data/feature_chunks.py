@@ -94,14 +94,10 @@ def check_config(config: ml_collections.ConfigDict) -> None:
                           f"windows; one per class ({len(CLASSES)}) is needed")
 
 
-def chunk_starts(num_frames: int, *, chunk: int, stride: int) -> np.ndarray:
-    """First frames of the chunks that cover `num_frames` (every `stride`, the last may run past the end)."""
+def chunk_starts(num_frames: int, *, stride: int) -> np.ndarray:
+    """First frames of the chunks that cover `num_frames`: every `stride` frames from 0 while inside the
+    half (the last chunk may run past the end, where frames repeat the last one)."""
     return window_indices(num_frames, length=1, stride=stride)[:, 0].astype(np.int64)
-
-
-def half_chunks(features: np.ndarray, *, chunk: int, stride: int) -> np.ndarray:
-    """All chunks of a half, [n, chunk, dim] (frames past the end repeat the last one)."""
-    return features[window_indices(len(features), length=chunk, stride=stride)]
 
 
 # ----------------------------------------------------------------------------- training chunks
@@ -126,7 +122,7 @@ class ChunkSource:
         self.events = [(np.array([a.frame(output_rate) for a in h.annotations], np.int64),
                         np.array([CLASSES.index(a.label) for a in h.annotations], np.int64)) for h in halves]
         self.chunks = np.array([(i, int(s)) for i, h in enumerate(halves)
-                                for s in chunk_starts(len(h.features), chunk=input_frames, stride=stride)],
+                                for s in chunk_starts(len(h.features), stride=stride)],
                                np.int64).reshape(-1, 2)
 
     def __len__(self) -> int:

@@ -94,7 +94,7 @@ def predict_half(config: ml_collections.ConfigDict, predictor: Callable | Sequen
     chunk_in = input_frames(config)
     stride_in = int(round(config.eval.chunk_stride_seconds * rate))
     features = half.features
-    starts = chunk_starts(len(features), chunk=chunk_in, stride=stride_in)
+    starts = chunk_starts(len(features), stride=stride_in)
     num_steps = num_output_steps(len(features), rate=rate, output_rate=output_rate)
     scores = np.zeros((num_steps, len(config.eval.nms_window_seconds)), np.float64)
     batch = max(1, config.eval.batch_size)
