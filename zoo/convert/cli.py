@@ -3,13 +3,16 @@
     python -m zoo.convert --arch resnet50 --input resnet50-0676ba61.pth --output weights/resnet50
     python -m zoo.convert --arch osnet_ain --input osnet_ain_x1_0_imagenet.pth --output weights/osnet_ain
     python -m zoo.convert --arch regnety_002 --input model.safetensors --output weights/regnety_002
+    python -m zoo.convert --arch keras_resnet152 --input resnet152_weights_tf_dim_ordering_tf_kernels.h5 \
+        --output weights/keras_resnet152
     python train.py --config configs/reid/<model>.py --workdir runs/x --config.init_from=weights/resnet50
 
 The output folder holds `state`, an orbax PyTree {"params": {"backbone": ...}, "model_state":
 {"batch_stats": {"backbone": ...}}} in the module names of `ReidModel` (ResNet-50, OSNet-AIN) or
 of `E2ESpot` / `TDEED` (timm RegNetY: only the backbone; the temporal shifts, temporal model and
 heads stay freshly initialised), which `zoo.train.checkpoint.load_params` reads as one step
-directory. Every checkpoint key is either converted or reported as dropped; a key the converter
+directory; or, from a Keras `.h5` ImageNet weights file, the `KerasResNet` of the official
+SoccerNet ResNet-TF2 features (`zoo.features`). Every checkpoint key is either converted or reported as dropped; a key the converter
 does not know is an error. Inputs are `.pth` / `.pth.tar` / `.bin` (torch.load) or `.safetensors`.
 """
 
@@ -26,13 +29,15 @@ import jax.numpy as jnp
 import numpy as np
 import orbax.checkpoint as ocp
 
+from zoo.convert.keras_resnet import convert_keras_resnet
 from zoo.convert.timm_regnet import convert_regnet
 from zoo.convert.torch_osnet import convert_osnet_ain
 from zoo.convert.torch_resnet import Conversion, convert_resnet50
 from zoo.models.regnet import REGNETY
 from zoo.models.reid_head import OSNET_AIN_CHANNELS
 
-ARCHS = ("resnet50", "osnet_ain", *OSNET_AIN_CHANNELS, *REGNETY)
+KERAS_ARCHS = ("keras_resnet50", "keras_resnet101", "keras_resnet152")  # from Keras .h5 files
+ARCHS = ("resnet50", "osnet_ain", *OSNET_AIN_CHANNELS, *REGNETY, *KERAS_ARCHS)
 # safetensors dtype names -> numpy; BF16 is widened to float32 by hand (numpy has no bfloat16).
 SAFETENSORS_DTYPES = {
     "F64": np.float64, "F32": np.float32, "F16": np.float16, "I64": np.int64, "I32": np.int32,
@@ -137,6 +142,12 @@ def write_checkpoint(conversion: Conversion, output: str) -> str:
 
 def convert_file(arch: str, input_path: str, output: str, *, num_classes: int | None = None) -> Conversion:
     """Reads `input_path`, converts it for `arch`, writes `output/state`."""
+    if arch in KERAS_ARCHS:
+        if num_classes is not None:
+            raise ValueError(f"--num-classes does not apply to {arch}: its ImageNet classifier is always dropped.")
+        conversion = convert_keras_resnet(input_path, arch=arch.removeprefix("keras_"))
+        write_checkpoint(conversion, output)
+        return conversion
     conversion = convert(arch, load_checkpoint(input_path), num_classes=num_classes)
     write_checkpoint(conversion, output)
     return conversion
@@ -146,7 +157,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m zoo.convert", description=__doc__.split("\n\n")[0])
     parser.add_argument("--arch", required=True, choices=ARCHS, help="the network the weights are for")
     parser.add_argument("--input", required=True,
-                        help="a .pth / .pth.tar / .bin PyTorch checkpoint or a .safetensors file")
+                        help="a .pth / .pth.tar / .bin PyTorch checkpoint, a .safetensors file, or a Keras .h5 file")
     parser.add_argument("--output", required=True, help="folder to write; it gets a `state` subfolder")
     parser.add_argument("--num-classes", type=int, default=None,
                         help="keep the identity classifier if it has this many classes (ReID only)")

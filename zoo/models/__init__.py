@@ -25,6 +25,7 @@ _REGISTRY = {
     "tdeed": "tdeed:TDEED",
     "reid": "reid_head:ReidModel",
     "calf": "calf:CALF",
+    "astra": "astra:ASTRA",
 }
 
 
