@@ -11,6 +11,11 @@ from zoo.features.pca import FeaturePca
 from zoo.models.keras_resnet import STAGE_SIZES
 
 
+# Blocks per stage that the video tests give the "resnet50" name: the real layout (stem, down-sampling
+# and identity blocks, 2048-d avg_pool) at a fraction of ResNet-50's compile time on 224 x 224 frames.
+TINY_RESNET = (1, 1, 1, 1)
+
+
 def write_video(path, num_frames: int, fps: float = 25.0, size=(240, 320)) -> np.ndarray:
     """A video with a moving pattern (not one of the zoo's synthetic generators); returns its frames."""
     height, width = size

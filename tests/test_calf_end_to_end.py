@@ -1,30 +1,29 @@
-"""The CALF family end to end on the tiny synthetic config: chunk sampling, training steps of the
-zoo's jitted train step, chunk-wise inference, official files, the official evaluator; and the
-calibration paper's merged patterned + fuzzy model."""
+"""The CALF family end to end on the tiny synthetic config: chunk sampling, the core's
+train_and_evaluate and evaluate_checkpoint, chunk-wise inference, official files, the official
+evaluator; and the calibration paper's merged patterned + fuzzy pipeline."""
 
 from __future__ import annotations
 
-import contextlib
-import io
+import json
 import math
 import os
-import shutil
 
 import numpy as np
 import pytest
 
 from configs.action_spotting import calf as calf_configs
-from configs.action_spotting import calf_calibration_gcn, calf_calibration_radar, calf_calibration_topview
-from tests.compile_speed import fast_compiles  # noqa: F401 (module fixture)
+from configs.action_spotting import calf_calibration_gcn, calf_calibration_merged, calf_calibration_radar
+from configs.action_spotting import calf_calibration_topview
+from tests.official_spotting import official_scores, written_games
 from zoo.data.calf_chunks import ChunkSampler, HalfChunks, far_stretches
 from zoo.formats import spotting as spotting_format
 from zoo.formats.validate import validate
 from zoo.losses import calf as calf_loss
 from zoo.postprocess.chunk_spotting import chunk_frames, chunk_starts, merge_class_subsets, stitch_spotting
+from zoo.errors import UserError
+from zoo.tasks import action_spotting, get_task
 from zoo.tasks import action_spotting_calf as family
-from zoo.train import mesh as mesh_lib
-from zoo.train.optimizer import make_optimizer
-from zoo.train.step import init_train_state, jit_train_step, make_predictor
+from zoo.train import evaluate_checkpoint, train_and_evaluate
 from zoo.train.task import Models, Shard, Stage
 
 
@@ -91,49 +90,37 @@ def test_sampler_draws_chunks_around_actions_and_far_from_them():
                                    [(e - start) / 240 for e in inside])
 
 
+def _tiniest(config):
+    """The tiny config on the fewest, shortest games the data path accepts (seconds to train)."""
+    config.data.synthetic.games_per_split = {"train": 1, "valid": 1, "test": 1, "challenge": 1}
+    config.data.synthetic.half_seconds = 60
+    config.data.synthetic.events_per_half = 6
+    config.train.num_steps = 2
+    config.train.checkpoint_every_steps = 2
+    config.train.eval_every_steps = 100
+    return config
+
+
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
-    """Tiny CALF trained a few steps: (config, workdir, predictor, losses)."""
-    config = calf_configs.get_config("tiny")
+    """Tiny CALF through the core's train_and_evaluate: (config, workdir, test scores)."""
+    config = _tiniest(calf_configs.get_config("tiny"))
     workdir = str(tmp_path_factory.mktemp("calf"))
-    data = family.make_train_data(config, workdir, config.train.batch_size)
-    model = family.make_model(config)
-    tx = make_optimizer(config, config.train.num_steps)
-    mesh = mesh_lib.make_mesh()
-    state, shardings = init_train_state(model, tx, family.example_inputs(config), config.seed, mesh)
-    step = jit_train_step(model, family.make_loss(config), tx, mesh, shardings)
-    iterator = iter(data.dataset)
-    losses = []
-    for _ in range(3):
-        batch = next(iterator)
-        assert batch["inputs"]["features"].shape == (8, 60, 512) and batch["targets"].shape == (8, 5, 19)
-        state, metrics = step(state, mesh_lib.global_batch(batch, mesh))
-        losses.append(float(metrics["loss"][0]))
-    return config, workdir, make_predictor(model, mesh, config.eval.batch_size)(state), losses
+    scores = train_and_evaluate(config, workdir, action_spotting.TASK)
+    return config, workdir, scores
 
 
-def test_training_steps_run_and_the_written_files_score_as_the_official_evaluator(trained, tmp_path):
-    from SoccerNet.Evaluation import ActionSpotting
-
-    config, workdir, predictor, losses = trained
-    assert all(np.isfinite(losses))
-    models = Models(own=Stage(name="model", config=config, workdir=workdir, step=3, predictors=(predictor,)))
-    records = family.predict_split(config, workdir, models, "test", Shard())
-    assert len(records) == 1 and len(records[0]["frame"]) > 0
-    output = tmp_path / "submission"
-    family.write_submission(config, records, str(output))
-    spotting_format.zip_predictions(output, tmp_path / "submission.zip")
-    assert validate("action_spotting", tmp_path / "submission.zip") == []
-    scores = family.score(config, workdir, "test", str(output), records)
-    labels = tmp_path / "labels"
-    game = records[0]["game"]
-    os.makedirs(labels / game)
-    shutil.copy(os.path.join(workdir, "synthetic_soccernet_v2", game, spotting_format.LABEL_FILE), labels / game)
+def test_trains_and_the_written_files_score_as_the_official_evaluator(trained):
+    config, workdir, scores = trained
+    lines = [json.loads(line) for line in open(os.path.join(workdir, "metrics.jsonl"))]
+    assert [l["step"] for l in lines if l["split"] == "train"] == [2]
+    assert all(np.isfinite(l["loss"]) for l in lines if l["split"] == "train")
+    again, out = evaluate_checkpoint(config, workdir, action_spotting.TASK, "test")
+    assert again.headline == pytest.approx(scores.headline, abs=1e-9)
+    assert validate("action_spotting", out + ".zip") == []
+    labels = os.path.join(workdir, "synthetic_soccernet_v2")
     for metric in config.eval.metrics:
-        with contextlib.redirect_stderr(io.StringIO()):
-            official = ActionSpotting.evaluate(
-                str(labels), str(tmp_path / "submission.zip"), dataset=None, metric=metric,
-                EVENT_DICTIONARY={name: i for i, name in enumerate(spotting_format.CLASSES_V2)})
+        official = official_scores(labels, out + ".zip", written_games(out), metric)
         for key in ("a_mAP", "a_mAP_visible", "a_mAP_unshown"):
             np.testing.assert_allclose(scores.headline[f"{key}_{metric}"], official[key], atol=1e-9)
         per_class = official["a_mAP_per_class"]
@@ -141,7 +128,10 @@ def test_training_steps_run_and_the_written_files_score_as_the_official_evaluato
         np.testing.assert_allclose(scores.headline[f"a_mAP_patterned_{metric}"], patterned, atol=1e-9)
 
 
-@pytest.mark.parametrize("module", [calf_calibration_gcn, calf_calibration_radar, calf_calibration_topview])
+@pytest.mark.parametrize("module", [
+    calf_calibration_gcn, calf_calibration_radar,
+    pytest.param(calf_calibration_topview, marks=pytest.mark.skipif(  # a ResNet over every frame's top view
+        not os.environ.get("ZOO_SLOW_TESTS"), reason="slow: set ZOO_SLOW_TESTS=1"))])
 def test_calibration_configs_feed_their_branch(module, tmp_path):
     """Each representation's data path gives the model the inputs its example_inputs promise."""
     config = module.get_config("tiny")
@@ -166,7 +156,7 @@ def test_the_merged_model_spots_patterned_classes_with_one_run_and_fuzzy_with_th
     """The calibration paper's final model: predict_split over the two stages of a pipeline config.
     The stages' predictors stand for trained networks: they put one confident action in the middle
     of every chunk, of the first class of their subset."""
-    _, workdir, _, _ = trained
+    _, workdir, _ = trained
 
     def predictor_of(stage_config):
         def predict(inputs):
@@ -188,17 +178,22 @@ def test_the_merged_model_spots_patterned_classes_with_one_run_and_fuzzy_with_th
         stage_config.data.manual_dir = os.path.join(workdir, "synthetic_soccernet_v2")
         stages[name] = Stage(name=name, config=stage_config, workdir=stage_workdir, step=1,
                              predictors=(predictor_of(stage_config),))
-    merged = calf_configs.get_config("tiny")
+    merged = calf_calibration_merged.get_config("tiny")
     merged.pipeline.patterned, merged.pipeline.fuzzy = str(tmp_path / "patterned"), str(tmp_path / "fuzzy")
-    records = family.predict_split(merged, workdir, Models(own=None, stages=stages), "test", Shard())
-    record = records[0]
-    classes = np.array(spotting_format.CLASSES_V2)[record["class_index"]]
-    folder = os.path.join(workdir, "synthetic_soccernet_v2", record["game"])
-    for half in (1, 2):
-        frames = len(np.load(os.path.join(folder, f"{half}_ResNET_TF2_PCA512.npy")))
+    task = get_task(merged.task)
+    assert not task.trainable and task.stages == ("patterned", "fuzzy")
+    records = task.predict_split(merged, workdir, Models(own=None, stages=stages), "test", Shard())
+    assert [r.half for r in records] == [1, 2]
+    folder = os.path.join(workdir, "synthetic_soccernet_v2", records[0].game)
+    for record in records:
+        classes = np.array(spotting_format.CLASSES_V2)[record.class_index]
+        frames = len(np.load(os.path.join(folder, f"{record.half}_ResNET_TF2_PCA512.npy")))
         middles = set((chunk_starts(frames, 60, 20) + 29).tolist())  # floor(0.5 x 59) in each chunk
         for label in ("Penalty", "Goal"):  # the first class of each subset
-            confident = record["confidence"] > 0.5  # the other slots are spots too, with confidence 0
-            spotted = set(record["frame"][(record["half"] == half) & (classes == label) & confident].tolist())
+            confident = record.confidence > 0.5  # the other slots are spots too, with confidence 0
+            spotted = set(record.frame[(classes == label) & confident].tolist())
             assert spotted and spotted <= middles and len(spotted) >= len(middles) - 1  # NMS may merge the last
-    assert set(classes) == {"Penalty", "Goal"}
+        assert set(classes) == {"Penalty", "Goal"}
+    with pytest.raises(UserError, match="config.pipeline.fuzzy is empty"):
+        task.predict_split(merged, workdir, Models(own=None, stages={"patterned": stages["patterned"]}), "test",
+                           Shard())

@@ -7,7 +7,6 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from tests.compile_speed import fast_compiles  # noqa: F401 (module fixture)
 from zoo.formats.spotting import CLASSES_V2
 from zoo.losses import calf
 

@@ -4,12 +4,12 @@ and the DeeperGCN over padded graphs."""
 
 from __future__ import annotations
 
+import os
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from tests.compile_speed import fast_compiles  # noqa: F401 (module fixture)
 from zoo.convert.torch_calf import convert_calf
 from zoo.models import build
 from zoo.models.calf import CALF
@@ -105,6 +105,7 @@ def _random_graphs(rng, graphs: int, slots: int, sizes) -> tuple:
     return nodes, positions, mask
 
 
+@pytest.mark.skipif(not os.environ.get("ZOO_SLOW_TESTS"), reason="slow: set ZOO_SLOW_TESTS=1")
 def test_deeper_gcn_dense_and_segment_aggregations_agree():
     rng = np.random.default_rng(0)
     nodes, positions, mask = _random_graphs(rng, 6, 10, [0, 1, 2, 5, 9, 10])

@@ -3,16 +3,17 @@ equals torchvision's layout; the published preprocessing of a top view."""
 
 from __future__ import annotations
 
+import os
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from tests.compile_speed import fast_compiles  # noqa: F401 (module fixture)
 from zoo.convert.torch_resnet34 import convert_resnet34
 from zoo.models.topview_resnet import IMAGENET_MEAN, IMAGENET_STD, ResNet34, preprocess
 
 
+@pytest.mark.skipif(not os.environ.get("ZOO_SLOW_TESTS"), reason="slow: set ZOO_SLOW_TESTS=1")
 def test_torchvision_resnet34_converts_and_matches(torch):
     from tests.torch_calf_reference import ResNet34 as TorchResNet34
 

@@ -19,7 +19,7 @@ from zoo.features import pca as feature_pca
 from zoo.features.__main__ import main as features_main
 from zoo.models.keras_resnet import STAGE_SIZES, KerasResNet
 
-from tests.keras_resnet_files import flax_layout_h5, random_pca, write_keras_h5, write_video
+from tests.keras_resnet_files import TINY_RESNET, flax_layout_h5, random_pca, write_keras_h5, write_video
 
 os.environ.setdefault("KERAS_BACKEND", "jax")  # Keras 3 is the reference, on JAX: no TensorFlow
 
@@ -251,7 +251,8 @@ def test_published_pickles_convert_without_scikit_learn_code(tmp_path):
 # ----------------------------------------------------------------------------- the command
 
 
-def test_command_writes_official_shape_features_of_a_users_video(tmp_path, capsys):
+def test_command_writes_official_shape_features_of_a_users_video(tmp_path, capsys, monkeypatch):
+    monkeypatch.setitem(STAGE_SIZES, "resnet50", TINY_RESNET)  # the command's paths, a small network
     video = tmp_path / "match.mp4"
     write_video(video, 100)  # 4 s at 25 fps
     h5 = tmp_path / "resnet50.h5"

@@ -12,7 +12,6 @@ import os
 import numpy as np
 import pytest
 
-from tests.compile_speed import fast_compiles  # noqa: F401 (module fixture)
 from zoo.formats.frame_detections import HalfCalibration, HalfPlayers
 from zoo.geometry import topview
 from zoo.geometry.camera import Camera, project

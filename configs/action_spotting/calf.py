@@ -24,6 +24,9 @@ import ml_collections
 from configs import common
 
 
+VARIANTS = ("synthetic", "tiny", "baseline")
+
+
 def calf_config(variant: str, context: str = "none") -> ml_collections.ConfigDict:
     """A CALF config for `variant` with the given context branch (see zoo.models.calf)."""
     config = common.base()

@@ -14,8 +14,12 @@ import ml_collections
 from configs.action_spotting.calf import calf_config
 
 
+VARIANTS = ("synthetic", "tiny", "baseline")
+
+
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     config = calf_config(arg or "synthetic")
+    config.task = "action_spotting_merged"
     config.pipeline.patterned = ""  # a run of a calf_calibration_*.py config ("workdir" or "workdir:step")
     config.pipeline.fuzzy = ""  # a run of calf.py with --config.data.classes=fuzzy
     return config

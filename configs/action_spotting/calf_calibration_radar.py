@@ -16,6 +16,9 @@ import ml_collections
 from configs.action_spotting.calf import calf_config
 
 
+VARIANTS = ("synthetic", "tiny", "baseline")
+
+
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     config = calf_config(arg or "synthetic", context="topview_images")
     config.data.classes = "patterned"

@@ -21,6 +21,9 @@ import ml_collections
 from configs.action_spotting.calf import calf_config
 
 
+VARIANTS = ("synthetic", "tiny", "baseline")
+
+
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     variant = arg or "synthetic"
     config = calf_config(variant, context="topview_features")

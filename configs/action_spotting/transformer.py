@@ -100,7 +100,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
         config.train.eval_every_steps = 20_000
     elif variant == "synthetic":
         # Sized for CPU: a narrow ASTRA on the synthetic 512-d features. What a short run needs
-        # (measured with benchmarks/action_spotting_transformer.py): encodings and queries drawn
+        # (measured in phase 1 with a hand-rolled loop of the same train step): encodings and queries drawn
         # from N(0, 1) (ASTRA's uniform ones start nearly parallel), a constant learning rate, and no
         # mixup or feature augmentation. With ASTRA's own recipe (uniform init, mixup, temporal drop
         # and switch, cosine decay) 2000 steps learnt nothing (loose 3.8 % vs 6.8 % untrained);

@@ -6,8 +6,8 @@ and read back one half at a time; with no manual_dir, a synthetic tree in the sa
 written into the workdir first (`zoo.synthetic.soccernet_v2`). Config fields used:
 `config.data.{features, manual_dir, data_dir, synthetic.*}`.
 
-The NetVLAD++ task module has the same reader; this is the task-agnostic home for the model
-families that share it (NetVLAD++, ASTRA, CALF).
+The one reader of the action_spotting model families (NetVLAD++, ASTRA; CALF reads its
+calibration dataset's records with `annotations_of`).
 """
 
 from __future__ import annotations
@@ -16,11 +16,10 @@ import dataclasses
 import functools
 import os
 
-import jax
 import ml_collections
 import numpy as np
-from tqdm import tqdm
 
+from zoo import progress
 from zoo.data import tfds_sources
 from zoo.formats import spotting as spotting_format
 from zoo.synthetic import soccernet_v2 as synthetic
@@ -40,10 +39,10 @@ class Half:
     annotations: tuple[spotting_format.Annotation, ...] = ()
 
 
-def prepare_features(config: ml_collections.ConfigDict, workdir: str) -> str:
+def prepare_data(config: ml_collections.ConfigDict, workdir: str) -> str:
     """Builds the TFDS dataset once (the synthetic default without manual_dir); returns its data_dir."""
     workdir = os.path.abspath(workdir)
-    settings = config.data.synthetic
+    synthetic_config = config.data.synthetic
     return tfds_sources.prepare_once(
         f"{DATASET}/{config.data.features}",
         manual_dir=config.data.manual_dir,
@@ -51,41 +50,52 @@ def prepare_features(config: ml_collections.ConfigDict, workdir: str) -> str:
         synthetic_root=os.path.join(workdir, "synthetic_soccernet_v2"),
         write_synthetic=functools.partial(
             synthetic.write_soccernet_v2,
-            games_per_split=settings.games_per_split.to_dict(), feature_kinds=(config.data.features,),
-            half_seconds=settings.half_seconds, events_per_half=settings.events_per_half, seed=settings.seed,
+            games_per_split=synthetic_config.games_per_split.to_dict(),
+            feature_kinds=(config.data.features,), half_seconds=synthetic_config.half_seconds,
+            events_per_half=synthetic_config.events_per_half, seed=synthetic_config.seed,
         ),
         description="SoccerNet-v2",
+        sources=(f"**/{spotting_format.LABEL_FILE}", f"**/[12]_{config.data.features}.npy"),
     )
 
 
-def _text(value) -> str:
+def text(value) -> str:
+    """A TFDS string field as str."""
     return value.decode() if isinstance(value, bytes) else str(value)
 
 
-def _annotations(record: dict) -> tuple[spotting_format.Annotation, ...]:
+def annotations_of(record: dict) -> tuple[spotting_format.Annotation, ...]:
+    """The labels of one half's dataset record (soccernet_v2_features or soccernet_v2_calibration)."""
     found = record["annotations"]
     return tuple(
         spotting_format.Annotation(
-            half=int(record["half"]), game_time_s=int(game_time_s),
+            half=int(record["half"]),
+            game_time_s=int(game_time_s),
             position_ms=None if int(position_ms) < 0 else int(position_ms),
-            label=CLASSES[int(label)], visibility="visible" if bool(visible) else "not shown", team=_text(team),
+            label=CLASSES[int(label)],
+            visibility="visible" if bool(visible) else "not shown",
+            team=text(team),
         )
         for label, position_ms, game_time_s, visible, team in zip(
-            found["label"], found["position_ms"], found["game_time_s"], found["visible"], found["team"])
+            found["label"], found["position_ms"], found["game_time_s"], found["visible"], found["team"]
+        )
     )
 
 
 def read_halves(config: ml_collections.ConfigDict, workdir: str, split: str, shard: Shard = Shard()) -> list[Half]:
-    """The halves of a split (this process's shard of them), in dataset order (games in split-list
-    order, half 1 then 2)."""
-    data_dir = prepare_features(config, workdir)
+    """The halves of a split (this shard of them), in dataset order (games in split-list order,
+    half 1 then 2)."""
+    data_dir = prepare_data(config, workdir)
     source = tfds_sources.data_source(f"{DATASET}/{config.data.features}", split, data_dir=data_dir)
     halves = []
-    for index in tqdm(shard.take(range(len(source))), desc=f"read {split}", unit="half",
-                      disable=jax.process_index() != 0, leave=False):
+    for index in progress.bar(shard.take(range(len(source))), desc=f"read {split}", unit="half", leave=False):
         record = source[index]
-        halves.append(Half(game=_text(record["game"]), half=int(record["half"]),
-                           features=np.asarray(record["features"], np.float32), annotations=_annotations(record)))
+        halves.append(Half(
+            game=text(record["game"]),
+            half=int(record["half"]),
+            features=np.asarray(record["features"], np.float32),
+            annotations=annotations_of(record),
+        ))
     return halves
 
 

@@ -7,9 +7,10 @@ The task selects this family with `config.model.name == "calf"` and calls, with 
   make_train_data(config, workdir, batch_size)      the published chunk sampling (TrainData)
   read_halves(config, workdir, split)               a split's halves with their context
   predict_half(config, predictor, half)             chunk-wise inference + NMS -> spots
-  predict_split(config, workdir, models, split, shard)   records per game (merges the
-                                                    patterned / fuzzy stages of a pipeline)
-  write_submission(config, records, output_dir), score(config, workdir, split, output_dir, records)
+  predict_split(config, workdir, models, split, shard)   HalfSpots records (merges the patterned /
+                                                    fuzzy stages of the action_spotting_merged pipeline)
+
+The task writes and scores the records as for every family (`zoo.tasks.action_spotting`).
 
 Data: plain CALF reads `soccernet_v2_features/<features>`; with a context branch
 (`config.model.context`), `soccernet_v2_calibration/<features>`, whose calibrations and player
@@ -20,8 +21,8 @@ graphs ("player_graph"). With no manual_dir, a synthetic tree (with calibrations
 is written into the workdir.
 
 A network spots `config.data.classes`: "all", or the calibration paper's "patterned" / "fuzzy"
-subset; a pipeline config naming `config.pipeline.patterned` and `config.pipeline.fuzzy` merges
-the two runs' spots (`CLASS_STAGES`).
+subset; the `action_spotting_merged` pipeline (`zoo.tasks.action_spotting_merged`) merges the
+spots of the two runs its config names in `config.pipeline.patterned` and `.fuzzy` (`CLASS_STAGES`).
 """
 
 from __future__ import annotations
@@ -39,21 +40,23 @@ import jax.numpy as jnp
 import ml_collections
 import numpy as np
 from absl import logging
-from tqdm import tqdm
 
 from zoo import models as model_registry
+from zoo import progress
 from zoo.data import tfds_sources
+from zoo.data.feature_halves import annotations_of, text
 from zoo.data.calf_chunks import ChunkSampler, HalfChunks, cut_frames, event_matrix
 from zoo.formats import frame_detections
 from zoo.formats import spotting as spotting_format
 from zoo.geometry import topview
 from zoo.losses import calf as calf_loss
-from zoo.metrics import spotting as spotting_metric
 from zoo.models import topview_resnet
 from zoo.postprocess.chunk_spotting import chunk_frames, merge_class_subsets, stitch_spotting
 from zoo.postprocess.nms import greedy_nms
 from zoo.synthetic import soccernet_v2 as synthetic
-from zoo.train.task import Models, Scores, Shard, TrainData
+from zoo.errors import ConfigError, UserError
+from zoo.tasks.action_spotting import HalfSpots
+from zoo.train.task import Models, Shard, TrainData
 
 CLASSES = spotting_format.CLASSES_V2
 CLASS_STAGES = ("patterned", "fuzzy")  # config.pipeline stages of a merged calibration-aware model
@@ -101,13 +104,13 @@ def dataset_name(config: ml_collections.ConfigDict) -> str:
 def check_config(config: ml_collections.ConfigDict) -> None:
     classes_of(config)
     if config.model.context not in ("none", "topview_features", "topview_images", "player_graph"):
-        raise ValueError(f"config.model.context: unknown {config.model.context!r}.")
+        raise ConfigError(f"config.model.context: unknown {config.model.context!r}.")
     if spotting_format.FEATURE_KINDS[config.data.features][1] != config.data.framerate:
-        raise ValueError(f"config.data.framerate {config.data.framerate} is not that of {config.data.features}.")
+        raise ConfigError(f"config.data.framerate {config.data.framerate} is not that of {config.data.features}.")
     if config.model.context != "none" and config.data.framerate != 2:
-        raise ValueError("The calibration and player files are at 2 fps: use 2 fps features.")
+        raise ConfigError("The calibration and player files are at 2 fps: use 2 fps features.")
     if receptive_field(config) >= chunk_size(config):
-        raise ValueError("config.data.receptive_field_seconds must be shorter than chunk_seconds.")
+        raise ConfigError("config.data.receptive_field_seconds must be shorter than chunk_seconds.")
 
 
 # -------------------------------------------------------------------------------------------- data
@@ -128,22 +131,11 @@ def prepare_data(config: ml_collections.ConfigDict, workdir: str) -> str:
             events_per_half=s.events_per_half, seed=s.seed, with_players=s.with_players,
             set_piece_features=s.set_piece_features),
         description="SoccerNet-v2 (features, calibrations, players)",
+        sources=(f"**/{spotting_format.LABEL_FILE}", f"**/[12]_{config.data.features}.npy")
+        + (("**/" + frame_detections.CALIBRATION_FILE.format(half="[12]"),
+            "**/" + frame_detections.PLAYERS_FILE.format(half="[12]"))
+           if config.model.context != "none" else ()),
     )
-
-
-def _text(value) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
-
-
-def _annotations(record: dict) -> tuple[spotting_format.Annotation, ...]:
-    found = record["annotations"]
-    return tuple(
-        spotting_format.Annotation(
-            half=int(record["half"]), game_time_s=int(seconds),
-            position_ms=None if int(position) < 0 else int(position), label=CLASSES[int(label)],
-            visibility="visible" if bool(visible) else "not shown", team=_text(team))
-        for label, position, seconds, visible, team in zip(
-            found["label"], found["position_ms"], found["game_time_s"], found["visible"], found["team"]))
 
 
 def players_on_pitch(config: ml_collections.ConfigDict, record: dict) -> topview.PlayersOnPitch:
@@ -164,8 +156,7 @@ def read_halves(config: ml_collections.ConfigDict, workdir: str, split: str) -> 
     data_dir = prepare_data(config, workdir)
     source = tfds_sources.data_source(dataset_name(config), split, data_dir=data_dir)
     halves, dropped = [], 0
-    for index in tqdm(range(len(source)), desc=f"read {split}", unit="half",
-                      disable=jax.process_index() != 0, leave=False):
+    for index in progress.bar(range(len(source)), desc=f"read {split}", unit="half", leave=False):
         record = source[index]
         context = None
         if config.model.context != "none":
@@ -176,9 +167,9 @@ def read_halves(config: ml_collections.ConfigDict, workdir: str, split: str) -> 
             elif config.model.context == "player_graph":
                 context = topview.graph_nodes(scene, frame_centre=config.data.graph_frame_centre)
             else:
-                context = topview_features(config, workdir, _text(record["game"]), int(record["half"]), scene)
-        halves.append(Half(_text(record["game"]), int(record["half"]),
-                           np.asarray(record["features"], np.float32), _annotations(record), context))
+                context = topview_features(config, workdir, text(record["game"]), int(record["half"]), scene)
+        halves.append(Half(text(record["game"]), int(record["half"]),
+                           np.asarray(record["features"], np.float32), annotations_of(record), context))
     if dropped:
         logging.warning("%s: %d detections left out of frames with more than %d players (config.data.max_players).",
                         split, dropped, config.data.max_players)
@@ -358,86 +349,42 @@ def predict_half(config: ml_collections.ConfigDict, predictor, half: Half) -> tu
                       threshold=config.eval.nms_threshold)
 
 
-def _spot_games(config, workdir: str, predictor, split: str, shard: Shard) -> dict[str, dict]:
-    """game -> {"spots": {half: (frame, class, score)}, "annotations": [...]} of one network,
-    for the games of this process's shard."""
+def spot_half(config: ml_collections.ConfigDict, predictors, half: Half) -> HalfSpots:
+    """The spots of one half in the 17 classes' indices (`zoo.features` videos: plain CALF)."""
+    if config.model.context != "none":
+        raise UserError("a calibration-aware CALF reads calibrations and players: it cannot spot a plain video.")
+    frame, klass, score = merge_class_subsets([predict_half(config, predictors[0], half)], [classes_of(config)],
+                                              CLASSES)
+    return HalfSpots(half.game, half.half, frame, klass, score, half.annotations, config.data.framerate)
+
+
+def _spot_halves(config, workdir: str, predictor, split: str, shard: Shard) -> dict[tuple[str, int], tuple]:
+    """(game, half) -> (spots in the network's classes, the half) of one network, for the games of
+    this process's shard (a game's halves stay together, as the merge reads them)."""
     halves = read_halves(config, workdir, split)
     mine = set(shard.take(sorted({h.game for h in halves})))
-    games: dict[str, dict] = {}
-    for half in halves:
-        if half.game in mine:
-            game = games.setdefault(half.game, {"spots": {}, "annotations": []})
-            game["spots"][half.half] = predict_half(config, predictor, half)
-            game["annotations"].extend(half.annotations)
-    return games
-
-
-def _records(per_network: list[tuple[dict, tuple[str, ...]]]) -> list[dict]:
-    """Merges the spots of networks (each with its classes) into one record per game."""
-    first, _ = per_network[0]
-    records = []
-    for game in sorted(first):
-        halves, merged = [], []
-        for half in sorted(first[game]["spots"]):
-            merged.append(merge_class_subsets(
-                [games[game]["spots"][half] for games, _ in per_network], [names for _, names in per_network], CLASSES))
-            halves.append(np.full(len(merged[-1][0]), half))
-        frame, klass, score = (np.concatenate(parts) for parts in zip(*merged))
-        records.append({"game": game, "half": np.concatenate(halves), "frame": frame, "class_index": klass,
-                        "confidence": score, "annotations": tuple(first[game]["annotations"])})
-    return records
+    return {(h.game, h.half): (predict_half(config, predictor, h), h)
+            for h in progress.bar(halves, desc=f"spot {split}", unit="half") if h.game in mine}
 
 
 def predict_split(
     config: ml_collections.ConfigDict, workdir: str, models: Models, split: str, shard: Shard
-) -> list[dict]:
-    """Spots of every game of this process's shard: one record per game (picklable).
+) -> list[HalfSpots]:
+    """Spots of every half of this process's shard of games.
 
-    A config with `config.pipeline.patterned` and `config.pipeline.fuzzy` merges the spots of those
-    two runs (each read with its own saved config); otherwise the run's own model spots.
+    A pipeline (`configs/action_spotting/calf_calibration_merged.py`: no model of its own) merges
+    the spots of the `config.pipeline.patterned` and `.fuzzy` runs, each read with its own saved
+    config; a trained run spots with its own model.
     """
-    if all(name in config.pipeline for name in CLASS_STAGES):
-        per_network = []
-        for name in CLASS_STAGES:
-            stage = models[name]
-            per_network.append((_spot_games(stage.config, stage.workdir, stage.predictor, split, shard),
-                                classes_of(stage.config)))
-        return _records(per_network)
-    own = models["model"]
-    return _records([(_spot_games(config, workdir, own.predictor, split, shard), classes_of(config))])
-
-
-def write_submission(config: ml_collections.ConfigDict, records: list[dict], output_dir: str) -> None:
-    for record in records:
-        spotting_format.write_predictions(
-            os.path.join(output_dir, record["game"], spotting_format.PREDICTION_FILE), url_local=record["game"],
-            half=record["half"], frame=record["frame"], class_index=record["class_index"],
-            confidence=record["confidence"], framerate=config.data.framerate, classes=CLASSES)
-
-
-def score(
-    config: ml_collections.ConfigDict, workdir: str, split: str, output_dir: str, records: list[dict]
-) -> Scores | None:
-    """Average-mAP of what was written (tight and loose), with the patterned / fuzzy class means."""
-    if split == "challenge":
-        return None
-    framerate = config.data.framerate
-    labels, predictions = [], []
-    for record in records:
-        written = spotting_format.read_predictions(
-            os.path.join(output_dir, record["game"], spotting_format.PREDICTION_FILE))
-        labels.append(spotting_metric.label_vectors(record["annotations"], framerate=framerate, classes=CLASSES))
-        predictions.append(spotting_metric.prediction_vectors(
-            written.half, written.position_ms, written.class_index, written.confidence,
-            framerate=framerate, num_classes=len(CLASSES)))
-    headline, details, unavailable = {}, {}, {}
-    for metric in config.eval.metrics:
-        result = spotting_metric.average_map(labels, predictions, framerate=framerate, metric=metric)
-        details[metric] = result
-        for key in ("a_mAP", "a_mAP_visible", "a_mAP_unshown"):
-            headline[f"{key}_{metric}"] = float(result[key])
-        per_class = np.asarray(result["a_mAP_per_class"], np.float64)
-        for subset in CLASS_STAGES:
-            names = calf_loss.class_subset(subset)
-            headline[f"a_mAP_{subset}_{metric}"] = float(np.mean([per_class[CLASSES.index(n)] for n in names]))
-    return Scores(headline=headline, details=details, unavailable=unavailable)
+    if models.own is None:
+        networks = [(models[name].config, models[name].workdir, models[name].predictor) for name in CLASS_STAGES]
+    else:
+        networks = [(config, workdir, models.own.predictor)]
+    spotted = [(_spot_halves(c, w, p, split, shard), classes_of(c)) for c, w, p in networks]
+    records = []
+    for key in sorted(spotted[0][0]):
+        _, half = spotted[0][0][key]
+        frame, klass, score = merge_class_subsets([spots[key][0] for spots, _ in spotted],
+                                                  [names for _, names in spotted], CLASSES)
+        records.append(HalfSpots(half.game, half.half, frame, klass, score, half.annotations, config.data.framerate))
+    return records
