@@ -1,13 +1,10 @@
-"""Actions of a user's own video with a model trained on the official features (NetVLAD++, ASTRA...).
+"""Actions of a user's own video with a model trained on the official features (NetVLAD++, CALF, ASTRA).
 
 What `python -m zoo.predict action_spotting --checkpoint DIR --video match.mkv --out
 results_spotting.json [--plot timeline.png]` does for feature-based models: the official ResNet-TF2
-features of the video (`zoo.features`), then the model family's `predict_half`, then the official
-results file (one video: half 1) and the timeline plot. The PredictFile of the task is
-`PredictFile(add_arguments=add_video_arguments, check_args=check_video_arguments,
-run=lambda config, models, args: spot_video_file(config, models.predictors, args,
-predict_half=<the family's>))`.
-"""
+features of the video (`zoo.features`), then the model family's `spot_half`, then the official
+results file (one video: half 1) and the timeline plot. The action_spotting task's PredictFile
+calls `add_video_arguments`, `check_video_arguments` and `spot_video_file`."""
 
 from __future__ import annotations
 
