@@ -173,3 +173,14 @@ def test_a_moved_workdir_with_synthetic_data_still_resumes(tmp_path):
     os.rename(first, moved)
     train_and_evaluate(_tiny(**{"train.num_steps": 6}), moved, action_spotting.TASK)
     assert "6" in os.listdir(os.path.join(moved, "checkpoints"))
+
+
+def test_a_stamp_with_the_absolute_source_path_matches_its_relative_form(tmp_path):
+    """Datasets stamped by an older zoo recorded the absolute path of the synthetic tree."""
+    from zoo.data import tfds_sources
+
+    data_dir, root = str(tmp_path / "run" / "tfds"), str(tmp_path / "run" / "synthetic")
+    relative = tfds_sources._portable(root, data_dir)
+    assert relative == os.path.join("..", "synthetic")
+    assert tfds_sources._same_root(os.path.abspath(root), relative, data_dir)
+    assert not tfds_sources._same_root(str(tmp_path / "other"), relative, data_dir)

@@ -147,6 +147,14 @@ def _portable(root: str, data_dir: str) -> str:
     return root
 
 
+def _same_root(built: str, wanted: str, data_dir: str) -> bool:
+    """Whether two recorded roots name the same data: equal as recorded (a moved workdir), or
+    the same folder once resolved (a stamp written with an absolute path by an older zoo)."""
+    def resolve(root):
+        return os.path.normpath(os.path.join(os.path.abspath(data_dir), root))
+    return built == wanted or resolve(built) == resolve(wanted)
+
+
 def _stamp_path(data_dir: str, name_with_config: str) -> str:
     return os.path.join(data_dir, name_with_config.replace("/", "__") + ".source.json")
 
@@ -156,7 +164,7 @@ def _check_stamp(stamp: str, name_with_config: str, data_dir: str, source: dict,
     with open(stamp) as f:
         built_from = json.load(f)
     wanted = json.loads(json.dumps(source))
-    if built_from["manual_dir"] != wanted["manual_dir"] or (
+    if not _same_root(built_from["manual_dir"], wanted["manual_dir"], data_dir) or (
             built_from["synthetic"] is not None and wanted["synthetic"] is not None
             and built_from["synthetic"] != wanted["synthetic"]):
         raise UserError(

@@ -26,6 +26,11 @@ _REGISTRY = {
     "reid": "reid_head:ReidModel",
     "calf": "calf:CALF",
     "astra": "astra:ASTRA",
+    "heatmap_pose": "pose:HeatmapPose",
+    "resnet_classifier": "resnet:ResNetClassifier",
+    "parseq": "parseq:PARSeq",
+    "crnn": "crnn:CRNN",
+    "yolox": "yolox:YOLOX",
 }
 
 
