@@ -24,6 +24,8 @@ _REGISTRY = {
     "e2e_spot": "e2e_spot:E2ESpot",
     "tdeed": "tdeed:TDEED",
     "reid": "reid_head:ReidModel",
+    "calf": "calf:CALF",
+    "astra": "astra:ASTRA",
     "heatmap_pose": "pose:HeatmapPose",
     "resnet_classifier": "resnet:ResNetClassifier",
     "parseq": "parseq:PARSeq",
