@@ -32,6 +32,7 @@ _REGISTRY = {
     "crnn": "crnn:CRNN",
     "yolox": "yolox:YOLOX",
     "captioner": "captioner:Captioner",
+    "pitch_heatmaps": "pitch_heatmaps:PitchHeatmapNet",
 }
 
 

@@ -23,6 +23,7 @@ _REGISTRY = {
     "tracking_detector": "zoo.tasks.tracking_detector",
     "caption_spotting": "zoo.tasks.caption_spotting",
     "captioning": "zoo.tasks.captioning",
+    "calibration": "zoo.tasks.calibration",
 }
 
 
