@@ -25,8 +25,8 @@ def base() -> ml_collections.ConfigDict:
     # auto is bf16 on GPU and TPU, fp32 on CPU (where bf16 is emulated and slower).
     config.train.precision = "auto"  # auto | fp32 | bf16
     config.train.grad_accum_steps = 1  # split each batch into K micro-batches; one update per batch
-    # Recompute activations in the backward pass instead of keeping them: "none", "blocks" (each
-    # residual block of models that have them; the others fall back to "full") or "full".
+    # Recompute the model's activations in the backward pass instead of keeping them: "none" or
+    # "full". Models with residual blocks also have `model.remat` (per block, less recompute).
     config.train.remat = "none"
     config.train.async_checkpoints = True  # save in the background; the loop waits only when it must
 

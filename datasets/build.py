@@ -6,8 +6,8 @@
         [--frame_count tail]
 
 Datasets: soccernet_v2_features/<features>, soccernet_reid, soccernet_ball/<2023|2024|2025|
-v2_video|2023_720p|2024_720p|2025_720p>, soccernet_jersey/valid<P> (P % of the train tracklets
-held out as valid, 0..50; valid30 by default).
+v2_video|2023_720p|2024_720p|2025_720p>, soccernet_tracking/<frames|sequences>,
+soccernet_jersey/valid<P> (P % of the train tracklets held out as valid, 0..50; valid30 by default).
 
 (also installed as `zoo-build-dataset`). The output is array_record, read back with
 `zoo.data.tfds_sources.data_source` or `tfds.data_source`.

@@ -6,6 +6,7 @@
     python -m zoo.convert --arch resnet34 --input resnet34-b627a593.pth --output weights/resnet34
     python -m zoo.convert --arch parseq_digits --input parseq-bb5792a6.pt --output weights/parseq_digits
     python -m zoo.convert --arch simplebaseline_resnet50 --input pose_resnet_50_256x192.pth.tar --output weights/pose_r50
+    python -m zoo.convert --arch yolox_x --input bytetrack_x_mot20.pth.tar --output weights/bytetrack_x_mot20
     python train.py --config configs/reid/<model>.py --workdir runs/x --config.init_from=weights/resnet50
 
 The output folder holds `state`, an orbax PyTree {"params": {"backbone": ...}, "model_state":
@@ -38,6 +39,8 @@ from zoo.convert.torch_osnet import convert_osnet_ain
 from zoo.convert.torch_parseq import convert_parseq
 from zoo.convert.torch_pose import convert_pose
 from zoo.convert.torch_resnet import Conversion, convert_resnet, convert_resnet50, convert_resnet_classifier
+from zoo.convert.yolox import ARCHS as YOLOX_ARCHS
+from zoo.convert.yolox import convert_yolox
 from zoo.models.parseq import DIGITS, PARSeq
 from zoo.models.pose import VITPOSE
 from zoo.models.regnet import REGNETY
@@ -46,7 +49,7 @@ from zoo.models.reid_head import OSNET_AIN_CHANNELS
 JERSEY_ARCHS = ("resnet18", "resnet34", "legibility_resnet34", "parseq", "parseq_digits",
                 *(f"simplebaseline_resnet{d}" for d in (18, 34, 50, 101)),
                 *(f"vitpose_{size.removeprefix('vit_')}" for size in VITPOSE))
-ARCHS = ("resnet50", "osnet_ain", *OSNET_AIN_CHANNELS, *REGNETY, *JERSEY_ARCHS)
+ARCHS = ("resnet50", "osnet_ain", *OSNET_AIN_CHANNELS, *REGNETY, *JERSEY_ARCHS, *YOLOX_ARCHS)
 # safetensors dtype names -> numpy; BF16 is widened to float32 by hand (numpy has no bfloat16).
 SAFETENSORS_DTYPES = {
     "F64": np.float64, "F32": np.float32, "F16": np.float16, "I64": np.int64, "I32": np.int32,
@@ -126,6 +129,10 @@ def convert(arch: str, checkpoint: Any, *, num_classes: int | None = None) -> Co
         if num_classes is not None:
             raise ValueError(f"--num-classes does not apply to {arch}.")
         return convert_jersey(arch, checkpoint)
+    if arch in YOLOX_ARCHS:
+        if num_classes is not None:
+            raise ValueError(f"--num-classes does not apply to {arch}: its classes are read from the checkpoint.")
+        return convert_yolox(checkpoint, arch=arch)
     if arch == "resnet50":
         return convert_resnet50(checkpoint, num_classes=num_classes)
     if arch in ARCHS:

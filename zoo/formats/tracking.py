@@ -659,6 +659,19 @@ def write_gameinfo(
     return path
 
 
+# Roles of `gameinfo.ini` as detector classes: the role's first word picks the class
+# ("player team left" -> player, "referee" -> referee, "ball" -> ball); anything else is "other".
+ROLES = ("player", "goalkeeper", "referee", "ball", "other")
+
+
+def role_class(role: str) -> int:
+    """The class (index into ROLES) of a `gameinfo.ini` role such as `player team left`."""
+    for index, name in enumerate(ROLES):
+        if role.strip().lower().startswith(name):
+            return index
+    return ROLES.index("other")
+
+
 # --------------------------------------------------------------------------- seqmaps and trees
 
 

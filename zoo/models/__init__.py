@@ -28,6 +28,7 @@ _REGISTRY = {
     "resnet_classifier": "resnet:ResNetClassifier",
     "parseq": "parseq:PARSeq",
     "crnn": "crnn:CRNN",
+    "yolox": "yolox:YOLOX",
 }
 
 

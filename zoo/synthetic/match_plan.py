@@ -83,7 +83,7 @@ def team_of(player: int) -> int:
     return player // TEAM_SIZE
 
 
-def _rng(seed: int, *keys: str | int) -> np.random.Generator:
+def keyed_rng(seed: int, *keys: str | int) -> np.random.Generator:
     """A generator that depends only on the seed and the keys (not on what else is written)."""
     words = [seed] + [zlib.crc32(k.encode()) if isinstance(k, str) else k for k in keys]
     return np.random.default_rng(np.random.SeedSequence(words))
@@ -1054,7 +1054,7 @@ class Match:
 
     def look_rng(self) -> np.random.Generator:
         """The generator of the match's static looks (stands, boards)."""
-        return _rng(self.seed, "look", self.game)
+        return keyed_rng(self.seed, "look", self.game)
 
 
 def simulate_match(game: str, *, style: str, half_frames: Sequence[int], events_per_minute: float = 30.0,
@@ -1071,7 +1071,7 @@ def simulate_match(game: str, *, style: str, half_frames: Sequence[int], events_
     """
     labels = LABELS_BALL if style == "ball" else LABELS_V2
     # The plan does not depend on the frame size: a game is the same match at any resolution.
-    rng = _rng(seed, style, "match", game, *half_frames, int(fps * 1000), int(events_per_minute * 1000),
+    rng = keyed_rng(seed, style, "match", game, *half_frames, int(fps * 1000), int(events_per_minute * 1000),
                int(scenes_per_minute * 1000))
     shirts, shorts = _kits(rng)
     view = pr.View(width, height)
@@ -1082,7 +1082,7 @@ def simulate_match(game: str, *, style: str, half_frames: Sequence[int], events_
     for h, (frames, scenes) in enumerate(zip(half_frames, plans)):
         left = left_first if h == 0 else 1 - left_first  # ends swap at half time
         kickoff = kickoff_first if h == 0 else 1 - kickoff_first
-        planner = _Planner(_rng(seed, style, "half", game, h, int(rng.integers(2**31))), frames, fps, left,
+        planner = _Planner(keyed_rng(seed, style, "half", game, h, int(rng.integers(2**31))), frames, fps, left,
                            kickoff, style, labels, events_per_minute, scenes).play()
         footage, events = planner.footage(view, shirts, shorts)
         halves.append(Half(footage, [e for e in events if e.kind in labels], left))

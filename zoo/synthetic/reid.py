@@ -297,7 +297,7 @@ def _draw_number(img: np.ndarray, text: str, centre: tuple[float, float], text_h
     return boxes
 
 
-def _draw_figure(img: np.ndarray, person: Person, *, cx: float, top: float, size: float,
+def draw_figure(img: np.ndarray, person: Person, *, cx: float, top: float, size: float,
                  facing: str, stride: float, truth: dict | None = None) -> None:
     """Draws `person` with the top of the head at (cx, top), `size` pixels tall, in place.
 
@@ -561,7 +561,7 @@ def render_with_truth(person: Person, view: View, *, fold: tuple[float, float, f
 
     fold: optionally fold the shirt over part of the number (see `_fold`).
 
-    Returns the BGR image and a dict: "keypoints" (see `_draw_figure`), and, when the number was
+    Returns the BGR image and a dict: "keypoints" (see `draw_figure`), and, when the number was
     painted, "number", "number_side", "digit_boxes" and "number_visible": the share of the
     number's pixels still showing after arms, folds and people in front were drawn (before
     lighting, blur and noise).
@@ -578,13 +578,13 @@ def render_with_truth(person: Person, view: View, *, fold: tuple[float, float, f
                 tuple(int(c * 0.6) for c in view.grass), -1, cv2.LINE_AA)
     if view.occluder is not None:
         other, dx, scale, in_front = view.occluder
-        draw_other = lambda: _draw_figure(  # noqa: E731
+        draw_other = lambda: draw_figure(  # noqa: E731
             img, other, cx=cx + dx * h, top=top + (1 - scale) * size * 0.5, size=size * scale,
             facing=FACINGS[view.seed % 3], stride=0.3 * ((view.seed >> 2) % 3 - 1))
         if not in_front:
             draw_other()
     truth: dict = {}
-    _draw_figure(img, person, cx=cx, top=top, size=size, facing=view.facing, stride=view.stride,
+    draw_figure(img, person, cx=cx, top=top, size=size, facing=view.facing, stride=view.stride,
                  truth=truth)
     if fold is not None and "number" in truth:
         _fold(img, truth, fold, person.kit.shirt)

@@ -18,6 +18,8 @@ _REGISTRY = {
     "jersey_recognition": "zoo.tasks.jersey_recognition",
     "jersey": "zoo.tasks.jersey",
     "jersey_pseudo_labels": "zoo.tasks.jersey_pseudo_labels",
+    "tracking": "zoo.tasks.tracking",
+    "tracking_detector": "zoo.tasks.tracking_detector",
 }
 
 
