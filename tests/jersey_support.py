@@ -1,12 +1,11 @@
-"""Shared pieces of the jersey tests: the opt-in marker, the compile-speed fixture, a user's own
-folder of crops."""
+"""Shared pieces of the jersey tests: the opt-in marker and a user's own folder of crops (XLA's
+optimisations are off for the whole suite: tests/conftest.py)."""
 
 from __future__ import annotations
 
 import os
 
 import cv2
-import jax
 import numpy as np
 import pytest
 
@@ -14,16 +13,6 @@ from zoo.synthetic import reid as renderer
 
 # minute-long tests (learning, the full pipeline of every stage, PARSeq decoding parity)
 SLOW = pytest.mark.skipif(not os.environ.get("ZOO_SLOW_TESTS"), reason="slow: set ZOO_SLOW_TESTS=1")
-
-
-@pytest.fixture(autouse=True, scope="module")
-def quick_compiles():
-    """XLA without most optimisations, for test modules that compile far more than they compute
-    (import it into the module)."""
-    previous = jax.config.read("jax_disable_most_optimizations")
-    jax.config.update("jax_disable_most_optimizations", True)
-    yield
-    jax.config.update("jax_disable_most_optimizations", previous)
 
 
 def user_folder(root, crops: int = 3):

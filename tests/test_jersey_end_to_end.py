@@ -19,7 +19,7 @@ import pytest
 
 from configs.jersey import crnn as crnn_config
 from configs.jersey import pipeline as pipeline_config
-from tests.jersey_support import quick_compiles, user_folder  # noqa: F401 (quick_compiles: autouse)
+from tests.jersey_support import user_folder
 from zoo import predict
 from zoo.data import jersey_tracklets
 from zoo.errors import UserError

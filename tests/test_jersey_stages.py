@@ -21,7 +21,7 @@ from configs.jersey import parseq as parseq_config
 from configs.jersey import pipeline as pipeline_config
 from configs.jersey import pose as pose_config
 from configs.jersey import pseudo_labels as pseudo_config
-from tests.jersey_support import SLOW, quick_compiles, user_folder  # noqa: F401 (quick_compiles: autouse)
+from tests.jersey_support import SLOW, user_folder
 from zoo.data import jersey_tracklets
 from zoo.errors import UserError
 from zoo.formats import jersey as formats
