@@ -29,6 +29,7 @@ _REGISTRY = {
     "parseq": "parseq:PARSeq",
     "crnn": "crnn:CRNN",
     "yolox": "yolox:YOLOX",
+    "captioner": "captioner:Captioner",
 }
 
 
