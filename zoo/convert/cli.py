@@ -3,13 +3,20 @@
     python -m zoo.convert --arch resnet50 --input resnet50-0676ba61.pth --output weights/resnet50
     python -m zoo.convert --arch osnet_ain --input osnet_ain_x1_0_imagenet.pth --output weights/osnet_ain
     python -m zoo.convert --arch regnety_002 --input model.safetensors --output weights/regnety_002
+    python -m zoo.convert --arch resnet34 --input resnet34-b627a593.pth --output weights/resnet34
+    python -m zoo.convert --arch parseq_digits --input parseq-bb5792a6.pt --output weights/parseq_digits
+    python -m zoo.convert --arch simplebaseline_resnet50 --input pose_resnet_50_256x192.pth.tar --output weights/pose_r50
     python -m zoo.convert --arch yolox_x --input bytetrack_x_mot20.pth.tar --output weights/bytetrack_x_mot20
     python train.py --config configs/reid/<model>.py --workdir runs/x --config.init_from=weights/resnet50
 
 The output folder holds `state`, an orbax PyTree {"params": {"backbone": ...}, "model_state":
 {"batch_stats": {"backbone": ...}}} in the module names of `ReidModel` (ResNet-50, OSNet-AIN) or
 of `E2ESpot` / `TDEED` (timm RegNetY: only the backbone; the temporal shifts, temporal model and
-heads stay freshly initialised), which `zoo.train.checkpoint.load_params` reads as one step
+heads stay freshly initialised), or of the jersey stages: `resnet18` / `resnet34` (a torchvision
+trunk as `backbone`, for the legibility classifier), `legibility_resnet34` (Koshkina & Elder's
+classifier, trunk and fc), `parseq` (the published PARSeq-S, 94 characters) and `parseq_digits`
+(its digit rows and 2 positions, for configs/jersey/parseq.py), `simplebaseline_<resnet>` and
+`vitpose_<size>` (`HeatmapPose`). `zoo.train.checkpoint.load_params` reads it as one step
 directory. Every checkpoint key is either converted or reported as dropped; a key the converter
 does not know is an error. Inputs are `.pth` / `.pth.tar` / `.bin` (torch.load) or `.safetensors`.
 """
@@ -29,13 +36,20 @@ import orbax.checkpoint as ocp
 
 from zoo.convert.timm_regnet import convert_regnet
 from zoo.convert.torch_osnet import convert_osnet_ain
-from zoo.convert.torch_resnet import Conversion, convert_resnet50
+from zoo.convert.torch_parseq import convert_parseq
+from zoo.convert.torch_pose import convert_pose
+from zoo.convert.torch_resnet import Conversion, convert_resnet, convert_resnet50, convert_resnet_classifier
 from zoo.convert.yolox import ARCHS as YOLOX_ARCHS
 from zoo.convert.yolox import convert_yolox
+from zoo.models.parseq import DIGITS, PARSeq
+from zoo.models.pose import VITPOSE
 from zoo.models.regnet import REGNETY
 from zoo.models.reid_head import OSNET_AIN_CHANNELS
 
-ARCHS = ("resnet50", "osnet_ain", *OSNET_AIN_CHANNELS, *REGNETY, *YOLOX_ARCHS)
+JERSEY_ARCHS = ("resnet18", "resnet34", "legibility_resnet34", "parseq", "parseq_digits",
+                *(f"simplebaseline_resnet{d}" for d in (18, 34, 50, 101)),
+                *(f"vitpose_{size.removeprefix('vit_')}" for size in VITPOSE))
+ARCHS = ("resnet50", "osnet_ain", *OSNET_AIN_CHANNELS, *REGNETY, *JERSEY_ARCHS, *YOLOX_ARCHS)
 # safetensors dtype names -> numpy; BF16 is widened to float32 by hand (numpy has no bfloat16).
 SAFETENSORS_DTYPES = {
     "F64": np.float64, "F32": np.float32, "F16": np.float16, "I64": np.int64, "I32": np.int32,
@@ -111,6 +125,10 @@ def convert(arch: str, checkpoint: Any, *, num_classes: int | None = None) -> Co
         if num_classes is not None:
             raise ValueError(f"--num-classes does not apply to {arch}: its ImageNet classifier is always dropped.")
         return convert_regnet(checkpoint, arch=arch)
+    if arch in JERSEY_ARCHS:
+        if num_classes is not None:
+            raise ValueError(f"--num-classes does not apply to {arch}.")
+        return convert_jersey(arch, checkpoint)
     if arch in YOLOX_ARCHS:
         if num_classes is not None:
             raise ValueError(f"--num-classes does not apply to {arch}: its classes are read from the checkpoint.")
@@ -122,12 +140,28 @@ def convert(arch: str, checkpoint: Any, *, num_classes: int | None = None) -> Co
     raise ValueError(f"Unknown --arch {arch!r}; expected one of {', '.join(ARCHS)}.")
 
 
+def convert_jersey(arch: str, checkpoint: Any) -> Conversion:
+    """The jersey stages' published weights (see the module docstring)."""
+    if arch in ("resnet18", "resnet34"):
+        return convert_resnet(checkpoint, depth=arch)
+    if arch == "legibility_resnet34":
+        return convert_resnet_classifier(checkpoint, depth="resnet34", num_outputs=1)
+    if arch == "parseq":
+        return convert_parseq(checkpoint)
+    if arch == "parseq_digits":
+        return convert_parseq(checkpoint, model=PARSeq(charset=DIGITS, max_label_length=2))
+    backbone = arch.removeprefix("simplebaseline_") if arch.startswith("simplebaseline_") else (
+        "vit_" + arch.removeprefix("vitpose_"))
+    return convert_pose(checkpoint, backbone=backbone)[0]
+
+
 def checkpoint_tree(conversion: Conversion) -> dict[str, Any]:
     """The train-state subset that `load_params` reads: params and model_state."""
     as_arrays = lambda tree: jax.tree.map(jnp.asarray, tree)  # noqa: E731
     return {
         "params": as_arrays(conversion.variables["params"]),
-        "model_state": {"batch_stats": as_arrays(conversion.variables["batch_stats"])},
+        "model_state": {"batch_stats": as_arrays(conversion.variables["batch_stats"])}
+        if conversion.variables.get("batch_stats") else {},
     }
 
 

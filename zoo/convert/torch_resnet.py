@@ -1,4 +1,9 @@
-"""torchvision / torchreid ResNet-50 state dicts -> Flax variables of `ReidModel(backbone="resnet50")`.
+"""torchvision / torchreid ResNet state dicts -> Flax variables of the zoo's ResNet trunks.
+
+`convert_resnet50`: torchvision / torchreid ResNet-50 -> `ReidModel(backbone="resnet50")`.
+`convert_resnet`: torchvision ResNet-18 / 34 / 50 ImageNet weights -> a `backbone` trunk, for any
+model whose trunk is a `zoo.models.resnet.ResNet` named `backbone` (the jersey legibility
+classifier, the SimpleBaseline pose model), through `init_from`.
 
 The Flax modules are named after the PyTorch keys (see `zoo.models.resnet`), so the mapping is a
 rename plus a layout change per tensor. The renaming rules here are shared with
@@ -32,6 +37,7 @@ import numpy as np
 from flax import traverse_util
 
 from zoo.models.reid_head import make_backbone
+from zoo.models.resnet import RESNETS, resnet
 
 _INDEXED = re.compile(r"_(\d+)$")
 
@@ -103,8 +109,12 @@ def to_flax_layout(tensor: np.ndarray, leaf: str) -> np.ndarray:
     return tensor
 
 
-def rename(state: dict[str, np.ndarray], expected: dict[str, Any]) -> tuple[dict, set[str], list[str]]:
+def rename(state: dict[str, np.ndarray], expected: dict[str, Any], *, key_fn=torch_key,
+           layout_fn=to_flax_layout) -> tuple[dict, set[str], list[str]]:
     """Fills every leaf of `expected` (abstract {"params", "batch_stats"}) from `state`.
+
+    key_fn: (Flax path, collection) -> PyTorch key; layout_fn: (tensor, Flax leaf name) -> the
+    tensor in Flax layout (both default to the ResNet rules above).
 
     Returns the Flax variables, the PyTorch keys used (with the `num_batches_tracked` of every BN used), and
     problems (missing keys, shape mismatches) as readable lines.
@@ -114,11 +124,11 @@ def rename(state: dict[str, np.ndarray], expected: dict[str, Any]) -> tuple[dict
         tree = expected[collection]
         flat = {}
         for path, leaf in traverse_util.flatten_dict(tree).items():
-            key = torch_key(path, collection)
+            key = key_fn(path, collection)
             if key not in state:
                 problems.append(f"missing {key} (for {collection}/{'/'.join(path)} {leaf.shape})")
                 continue
-            value = to_flax_layout(state[key], path[-1]).astype(np.float32)
+            value = layout_fn(state[key], path[-1]).astype(np.float32)
             used.add(key)  # accounted for, even if it does not fit
             if collection == "batch_stats":
                 used.add(key.rsplit(".", 1)[0] + ".num_batches_tracked")
@@ -222,3 +232,49 @@ def convert_resnet50(checkpoint: Mapping[str, Any], *, num_classes: int | None =
     if head_stats:
         batch_stats["head"] = head_stats
     return Conversion({"params": params, "batch_stats": batch_stats}, dropped)
+
+
+def convert_resnet(checkpoint: Mapping[str, Any], *, depth: str) -> Conversion:
+    """A torchvision ResNet checkpoint (`resnet18-f37072fd.pth`, `resnet34-b627a593.pth`, ...) ->
+    `{"params": {"backbone": ...}, "batch_stats": {"backbone": ...}}`.
+
+    Args:
+      checkpoint: a state dict (tensors or arrays) or a dict wrapping one (see unwrap_state_dict).
+      depth: "resnet18", "resnet34", "resnet50" or "resnet101" (torchvision's widths).
+
+    The ImageNet classifier `fc.*` is dropped and reported; any other key that does not fit is an
+    error (a ResNet-34 file given as ResNet-18 names its extra blocks).
+    """
+    if depth not in RESNETS:
+        raise ValueError(f"Unknown ResNet {depth!r}; expected one of {', '.join(RESNETS)}.")
+    state = unwrap_state_dict(checkpoint)
+    trunk, used, problems = rename(state, abstract_variables(resnet(depth)))
+    dropped = {key: f"ImageNet classifier of torchvision's {depth}"
+               for key in ("fc.weight", "fc.bias") if key in state}
+    check_consumed(state, used, dropped, problems, depth)
+    return Conversion({"params": {"backbone": trunk["params"]},
+                       "batch_stats": {"backbone": trunk["batch_stats"]}}, dropped)
+
+
+def convert_resnet_classifier(checkpoint: Mapping[str, Any], *, depth: str, num_outputs: int) -> Conversion:
+    """A torchvision ResNet with its `fc` -> `ResNetClassifier(depth, num_outputs)` variables.
+
+    Reads torchvision ImageNet files (their 1000-class `fc` is dropped and reported unless
+    num_outputs is 1000) and the published jersey legibility classifiers of Koshkina & Elder
+    (`legibility_resnet34_soccer_*.pth`: a torchvision resnet34 under `model_ft.`, `fc` with one
+    output), whose `fc` is kept.
+    """
+    state = unwrap_state_dict(checkpoint)
+    if any(k.startswith("model_ft.") for k in state):
+        state = {k.removeprefix("model_ft."): v for k, v in state.items()}
+    fc = {k: state.pop(k) for k in ("fc.weight", "fc.bias") if k in state}
+    conversion = convert_resnet(state, depth=depth)
+    if "fc.weight" in fc and fc["fc.weight"].shape[0] == num_outputs:
+        conversion.variables["params"]["fc"] = {
+            "kernel": fc["fc.weight"].T.astype(np.float32),
+            "bias": fc.get("fc.bias", np.zeros(num_outputs)).astype(np.float32)}
+    else:
+        for key in fc:
+            conversion.dropped[key] = (f"a classifier with {fc['fc.weight'].shape[0]} outputs "
+                                       f"(the model has {num_outputs})")
+    return conversion

@@ -62,6 +62,20 @@ def color_jitter(
     return out
 
 
+def recolour(image: np.ndarray, rng: np.random.Generator, *, shuffle: float = 0.0, invert: float = 0.0,
+             grey: float = 0.0) -> np.ndarray:
+    """Colour changes that keep every shape: a random permutation of the channels, the negative,
+    greyscale (each with its probability). For text recognisers, whose training crops of one
+    tracklet share a kit: without them a model can learn the kit instead of the digits."""
+    if shuffle and rng.random() < shuffle:
+        image = image[..., rng.permutation(3)]
+    if invert and rng.random() < invert:
+        image = 255 - image
+    if grey and rng.random() < grey:
+        image = np.repeat(cv2.cvtColor(np.ascontiguousarray(image), cv2.COLOR_RGB2GRAY)[..., None], 3, axis=-1)
+    return np.ascontiguousarray(image)
+
+
 def normalize(image: np.ndarray) -> np.ndarray:
     """uint8 RGB -> float32 with ImageNet mean and standard deviation."""
     return (image.astype(np.float32) / 255.0 - IMAGENET_MEAN) / IMAGENET_STD

@@ -202,6 +202,56 @@ def tracklet_ids(split_folder: str | os.PathLike) -> list[str]:
     return ids
 
 
+_FRAME = re.compile(r"(.+)_([0-9]+)\.jpe?g", re.IGNORECASE)
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
+
+
+def frame_index(name: str, tracklet: str) -> int | None:
+    """k of an official frame name `<tracklet>_<k>.jpg`, or None for a name of another form."""
+    match = _FRAME.fullmatch(name)
+    return int(match.group(2)) if match and match.group(1) == tracklet else None
+
+
+def tracklet_frames(folder: str | os.PathLike) -> list[pathlib.Path]:
+    """The images of one tracklet folder, in frame order.
+
+    Official names `<tracklet>_<k>.jpg` are ordered by k; other image names (`.jpg`, `.jpeg`,
+    `.png`, e.g. crops a user cut from their own video) come after them by name. Raises
+    `JerseyFormatError` naming the folder when it holds no image.
+    """
+    folder = pathlib.Path(folder)
+    if not folder.is_dir():
+        raise JerseyFormatError(folder, "not a folder of tracklet images")
+    images = [p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES]
+    if not images:
+        raise JerseyFormatError(folder, "a tracklet folder with no image (.jpg, .jpeg or .png) in it")
+
+    def order(path: pathlib.Path):
+        k = frame_index(path.name, folder.name)
+        return (0, k, path.name) if k is not None else (1, 0, path.name)
+
+    return sorted(images, key=order)
+
+
+def tracklet_folders(folder: str | os.PathLike) -> dict[str, pathlib.Path]:
+    """{tracklet id: folder} of a folder of tracklets: a split folder (with `images/`) or the
+    `images/` folder itself (any folder whose sub-folders are tracklets).
+
+    Raises `JerseyFormatError` naming the folder when it has no tracklet folder in it.
+    """
+    folder = pathlib.Path(folder)
+    if not folder.is_dir():
+        raise JerseyFormatError(folder, "no such folder of tracklets")
+    if (folder / IMAGES_FOLDER).is_dir():
+        folder = folder / IMAGES_FOLDER
+    tracklets = {p.name: p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")}
+    if not tracklets:
+        raise JerseyFormatError(
+            folder, "no tracklet folder in it; expected one folder of crops per tracklet "
+            f"(<tracklet>/<tracklet>_<k>.jpg), or a split folder with an {IMAGES_FOLDER}/ folder of them")
+    return {t: tracklets[t] for t in sorted(tracklets, key=_numeric_first)}
+
+
 def _expected_tracklets(groundtruth: str | os.PathLike) -> tuple[str, list[str]]:
     """(what was read, tracklet ids) from a ground-truth file, a zip of one, or a split folder.
 

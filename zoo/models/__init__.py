@@ -24,7 +24,12 @@ _REGISTRY = {
     "e2e_spot": "e2e_spot:E2ESpot",
     "tdeed": "tdeed:TDEED",
     "reid": "reid_head:ReidModel",
+    "heatmap_pose": "pose:HeatmapPose",
+    "resnet_classifier": "resnet:ResNetClassifier",
+    "parseq": "parseq:PARSeq",
+    "crnn": "crnn:CRNN",
     "yolox": "yolox:YOLOX",
+    "captioner": "captioner:Captioner",
 }
 
 

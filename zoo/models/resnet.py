@@ -1,8 +1,9 @@
-"""ResNet-50 exactly as torchvision builds it, as a backbone for player re-identification.
+"""ResNet-18/34/50 exactly as torchvision builds them: backbones for ReID, pose and legibility.
 
 He et al., "Deep Residual Learning for Image Recognition", CVPR 2016, in the torchvision "v1.5"
-form: the stride of a bottleneck sits on its 3x3 convolution, and the shortcut is a strided 1x1
-convolution + BatchNorm whenever the shape changes. Every convolution pads explicitly and
+form: ResNet-18/34 stack BasicBlocks (two 3x3 convolutions), ResNet-50/101 Bottlenecks whose
+stride sits on the 3x3 convolution; the shortcut is a strided 1x1 convolution + BatchNorm
+whenever the shape changes. Every convolution pads explicitly and
 symmetrically as PyTorch does (3 for 7x7, 1 for 3x3), so outputs of converted weights match the
 PyTorch model; "SAME" padding would shift strided windows by one pixel.
 
@@ -98,33 +99,118 @@ class Bottleneck(nn.Module):
         return nn.relu(y + x)
 
 
+class BasicBlock(nn.Module):
+    """3x3 (strided) -> 3x3, each with BatchNorm, plus the shortcut (ResNet-18/34).
+
+    Attributes:
+      planes: output channels.
+      stride: stride of the first convolution and of the shortcut.
+
+    Call: x [batch, height, width, in] -> [batch, height / stride, width / stride, planes].
+    """
+
+    planes: int
+    stride: int = 1
+
+    @nn.compact
+    def __call__(self, x: jax.Array, train: bool) -> jax.Array:
+        y = conv(self.planes, 3, self.stride, name="conv1")(x)
+        y = nn.relu(batch_norm(train, "bn1")(y))
+        y = conv(self.planes, 3, name="conv2")(y)
+        y = batch_norm(train, "bn2")(y)
+        if self.stride != 1 or x.shape[-1] != self.planes:
+            x = conv(self.planes, 1, self.stride, name="downsample_0")(x)
+            x = batch_norm(train, "downsample_1")(x)
+        return nn.relu(y + x)
+
+
+# torchvision's depths: name -> (block, blocks per stage).
+RESNETS = {
+    "resnet18": ("basic", (2, 2, 2, 2)),
+    "resnet34": ("basic", (3, 4, 6, 3)),
+    "resnet50": ("bottleneck", (3, 4, 6, 3)),
+    "resnet101": ("bottleneck", (3, 4, 23, 3)),
+}
+
+
 class ResNet(nn.Module):
     """The ResNet trunk without its average pool and fully connected layer.
 
     Attributes:
-      stage_sizes: bottlenecks per stage; (3, 4, 6, 3) is ResNet-50, (3, 4, 23, 3) ResNet-101.
+      stage_sizes: blocks per stage; with bottlenecks (3, 4, 6, 3) is ResNet-50 and
+        (3, 4, 23, 3) ResNet-101, with basic blocks (2, 2, 2, 2) is ResNet-18 and (3, 4, 6, 3)
+        ResNet-34 (see RESNETS).
+      block: "bottleneck" (x4 expansion) or "basic".
       last_stride: stride of the last stage; 1 keeps a 16x16 (at 256x128) map as in the ReID
         strong baseline (Luo et al. 2019), 2 is the ImageNet network.
-      remat: recompute each bottleneck in the backward pass (zoo.models.remat).
+      width: channels of the stem and the first stage (64 in every torchvision ResNet; smaller
+        widths make CPU-sized variants that no ImageNet checkpoint fits).
+      remat: recompute each block in the backward pass (zoo.models.remat).
 
     Call: images [batch, height, width, 3] (normalised) -> feature map
-      [batch, height / (8 * last_stride), width / (8 * last_stride), 2048] (sizes rounded up at
-      every stride, as PyTorch does with these paddings).
+      [batch, height / (8 * last_stride), width / (8 * last_stride), channels] with channels
+      8 * width for basic blocks (512) and 32 * width for bottlenecks (2048), sizes rounded up at
+      every stride, as PyTorch does with these paddings.
     """
 
     stage_sizes: Sequence[int] = (3, 4, 6, 3)
     last_stride: int = 2
+    block: str = "bottleneck"
+    width: int = 64
     remat: bool = False
 
     @nn.compact
     def __call__(self, images: jax.Array, *, train: bool) -> jax.Array:
-        x = conv(64, 7, 2, name="conv1")(images)
+        if self.block not in ("bottleneck", "basic"):
+            raise ValueError(f"Unknown ResNet block {self.block!r}; expected 'bottleneck' or 'basic'.")
+        # the train flag is positional: remat needs it static (argument 2, counting self)
+        block_class = maybe_remat(Bottleneck if self.block == "bottleneck" else BasicBlock, self.remat,
+                                  static_argnums=(2,))
+        x = conv(self.width, 7, 2, name="conv1")(images)
         x = nn.relu(batch_norm(train, "bn1")(x))
         x = max_pool_3x3_s2(x)
         strides = (1, 2, 2, self.last_stride)
-        bottleneck = maybe_remat(Bottleneck, self.remat, static_argnums=(2,))
         for stage, (blocks, stride) in enumerate(zip(self.stage_sizes, strides)):
-            planes = 64 * 2**stage
+            planes = self.width * 2**stage
             for block in range(blocks):
-                x = bottleneck(planes, stride if block == 0 else 1, name=f"layer{stage + 1}_{block}")(x, train)
+                x = block_class(planes, stride if block == 0 else 1, name=f"layer{stage + 1}_{block}")(x, train)
         return x
+
+
+def resnet(depth: str, **kwargs) -> ResNet:
+    """A torchvision ResNet trunk by name ("resnet18", "resnet34", "resnet50", "resnet101")."""
+    if depth not in RESNETS:
+        raise ValueError(f"Unknown ResNet {depth!r}; expected one of {', '.join(RESNETS)}.")
+    block, stages = RESNETS[depth]
+    return ResNet(stage_sizes=stages, block=block, **kwargs)
+
+
+class ResNetClassifier(nn.Module):
+    """A torchvision ResNet with its classifier: trunk, global average pool, `fc`.
+
+    The jersey legibility classifier is one (Koshkina & Elder: ResNet-34, one sigmoid output).
+
+    Attributes:
+      depth: "resnet18", "resnet34", "resnet50" or "resnet101".
+      num_outputs: width of `fc` (1: a binary classifier read through a sigmoid).
+      width: see `ResNet` (64 for ImageNet weights).
+      remat: see `ResNet`.
+
+    Call: images [batch, height, width, 3] (normalised) -> {"logits": [batch, num_outputs]}.
+    """
+
+    depth: str = "resnet34"
+    num_outputs: int = 1
+    width: int = 64
+    remat: bool = False
+
+    @nn.compact
+    def __call__(self, images: jax.Array, *, train: bool) -> dict[str, jax.Array]:
+        features = resnet(self.depth, width=self.width, remat=self.remat, name="backbone")(images, train=train)
+        pooled = jnp.mean(features, axis=(1, 2))
+        # torchvision's Linear init: uniform(+-1/sqrt(fan_in)) for weight and bias.
+        bound = pooled.shape[-1] ** -0.5
+        init = nn.initializers.uniform(2 * bound)
+        logits = nn.Dense(self.num_outputs, kernel_init=lambda *a: init(*a) - bound,
+                          bias_init=lambda *a: init(*a) - bound, name="fc")(pooled)
+        return {"logits": logits}

@@ -81,6 +81,25 @@ HAIR_COLOURS = [(20, 20, 20), (25, 35, 55), (35, 55, 90), (60, 90, 140), (110, 1
 HAIR_STYLES = ("short", "short", "short", "buzz", "bald", "long", "curly", "bun")
 PATTERNS = ("plain", "plain", "plain", "plain", "stripes", "stripes", "hoops", "halves", "sash")
 FACINGS = ("front", "back", "side")
+# Shirt-number typefaces: OpenCV's Hershey fonts (thickness relative to the digit height) and
+# "block", straight-edged digits drawn as seven thick segments, as many kits print them.
+NUMBER_FONTS = {
+    "simplex": (cv2.FONT_HERSHEY_SIMPLEX, 1 / 6), "duplex": (cv2.FONT_HERSHEY_DUPLEX, 1 / 5),
+    "triplex": (cv2.FONT_HERSHEY_TRIPLEX, 1 / 6), "complex": (cv2.FONT_HERSHEY_COMPLEX, 1 / 7),
+    "block": (None, 1 / 4.5),
+}
+# COCO's 17 body keypoints, the order every top-down pose model (SimpleBaseline, ViTPose) uses.
+COCO_KEYPOINTS = (
+    "nose", "left_eye", "right_eye", "left_ear", "right_ear", "left_shoulder", "right_shoulder",
+    "left_elbow", "right_elbow", "left_wrist", "right_wrist", "left_hip", "right_hip",
+    "left_knee", "right_knee", "left_ankle", "right_ankle",
+)
+# Which segments light up for each digit: top, top-left, top-right, middle, bottom-left,
+# bottom-right, bottom.
+_SEGMENTS = {
+    "0": "1110111", "1": "0010010", "2": "1011101", "3": "1011011", "4": "0111010",
+    "5": "1101011", "6": "1101111", "7": "1010010", "8": "1111111", "9": "1111011",
+}
 
 
 def _rng(seed: int, *keys: str | int) -> np.random.Generator:
@@ -110,6 +129,8 @@ class Kit:
     long_sleeves: bool = False
     trousers: bool = False  # staff tracksuits
     gloves: tuple[int, int, int] | None = None
+    number_font: str = "simplex"  # a key of NUMBER_FONTS
+    front_number: bool = True  # the small chest number (most kits have one)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -233,9 +254,59 @@ class View:
     seed: int  # for the pixel noise
 
 
+def _digit_widths(text: str, font: str, text_h: float) -> list[float]:
+    """Advance widths in pixels of each digit of `text` drawn `text_h` pixels tall."""
+    face, weight = NUMBER_FONTS[font]
+    if face is None:
+        return [0.62 * text_h] * len(text)
+    thickness = max(1, int(round(text_h * weight)))
+    _, th = cv2.getTextSize("0", face, 1.0, 2)[0]
+    return [cv2.getTextSize(c, face, text_h / th, thickness)[0][0] for c in text]
+
+
+def _draw_number(img: np.ndarray, text: str, centre: tuple[float, float], text_h: float,
+                 colour, font: str) -> list[tuple[float, float, float, float]]:
+    """Paints `text` centred at `centre`, `text_h` pixels tall; returns each digit's box
+    (x0, y0, x1, y1) in pixels."""
+    face, weight = NUMBER_FONTS[font]
+    widths = _digit_widths(text, font, text_h)
+    gap = 0.12 * text_h if face is None else 0.0
+    x = centre[0] - (sum(widths) + gap * (len(text) - 1)) / 2
+    y0, y1 = centre[1] - text_h / 2, centre[1] + text_h / 2
+    boxes = []
+    for char, w in zip(text, widths):
+        if face is None:
+            t = max(1.0, text_h * weight)
+            x0, x1, ym = x, x + w, (y0 + y1) / 2
+            bars = [((x0, y0), (x1, y0 + t)), ((x0, y0), (x0 + t, ym + t / 2)),
+                    ((x1 - t, y0), (x1, ym + t / 2)), ((x0, ym - t / 2), (x1, ym + t / 2)),
+                    ((x0, ym - t / 2), (x0 + t, y1)), ((x1 - t, ym - t / 2), (x1, y1)),
+                    ((x0, y1 - t), (x1, y1))]
+            for on, (a, b) in zip(_SEGMENTS[char], bars):
+                if on == "1":
+                    cv2.rectangle(img, (int(round(a[0] * 16)), int(round(a[1] * 16))),
+                                  (int(round(b[0] * 16)) - 1, int(round(b[1] * 16)) - 1), colour,
+                                  -1, cv2.LINE_AA, 4)
+        else:
+            _, th = cv2.getTextSize("0", face, 1.0, 2)[0]
+            thickness = max(1, int(round(text_h * weight)))
+            cv2.putText(img, char, (int(round(x)), int(round(y1))), face, text_h / th, colour,
+                        thickness, cv2.LINE_AA)
+        boxes.append((x, y0, x + w, y1))
+        x += w + gap
+    return boxes
+
+
 def draw_figure(img: np.ndarray, person: Person, *, cx: float, top: float, size: float,
-                 facing: str, stride: float) -> None:
-    """Draws `person` with the top of the head at (cx, top), `size` pixels tall, in place."""
+                 facing: str, stride: float, truth: dict | None = None) -> None:
+    """Draws `person` with the top of the head at (cx, top), `size` pixels tall, in place.
+
+    truth: if given, filled with where things were drawn, in image pixels: "keypoints"
+      {COCO keypoint name: (x, y, visible)} and, when the number was painted, "number" (the
+      text), "number_side" (back or front), "digit_boxes" [(x0, y0, x1, y1)],
+      "number_mask" (uint8 [height, width], 255 where the number's pixels are) and
+      "number_drawn" (the image right after the number was painted).
+    """
     shift = 4  # sub-pixel precision for the OpenCV drawing calls
     one = 1 << shift
 
@@ -248,6 +319,7 @@ def draw_figure(img: np.ndarray, person: Person, *, cx: float, top: float, size:
     aa = cv2.LINE_AA
     kit = person.kit
     side = facing == "side"
+    joints: dict[str, tuple[float, float]] = {}  # figure coordinates, for `truth`
     width = person.build * (0.62 if side else 1.0)
     head_r = 0.062 * person.head
     head = (0.0, head_r + 0.004)
@@ -273,6 +345,9 @@ def draw_figure(img: np.ndarray, person: Person, *, cx: float, top: float, size:
         foot = (0.035 if stride >= 0 else -0.035) if side else 0.0175 * sign
         cv2.line(img, pt(*ankle), pt(ankle[0] + foot, ankle[1] + 0.01), person.boots, thick(0.05),
                  aa, shift)
+        if truth is not None:
+            for joint, (x, y) in (("hip", (hip_x, y_hip)), ("knee", knee), ("ankle", ankle)):
+                joints[f"{_body_side(sign, facing)}_{joint}"] = (x, y)
 
     # Shorts: a band from the hips down, a little wider than the hips.
     shorts = np.array([pt(-hw, y_hip - 0.02), pt(hw, y_hip - 0.02), pt(hw * 1.15, y_shorts),
@@ -296,6 +371,9 @@ def draw_figure(img: np.ndarray, person: Person, *, cx: float, top: float, size:
             cv2.line(img, pt(*elbow), pt(*hand), kit.shirt, thick(arm_w * 0.9), aa, shift)
         if kit.gloves is not None:
             cv2.circle(img, pt(*hand), thick(0.03) * one, kit.gloves, -1, aa, shift)
+        if truth is not None:
+            for joint, at in (("shoulder", shoulder), ("elbow", elbow), ("wrist", hand)):
+                joints[f"{_body_side(sign, facing)}_{joint}"] = at
         if person.role == "side_referee" and sign > 0:  # the assistant's flag
             flag = np.array([pt(hand[0], hand[1] - 0.02), pt(hand[0] + 0.09, hand[1] - 0.05),
                              pt(hand[0] + 0.09, hand[1] + 0.03), pt(hand[0], hand[1] + 0.05)],
@@ -332,19 +410,35 @@ def draw_figure(img: np.ndarray, person: Person, *, cx: float, top: float, size:
         img[y0:y1, x0:x1] = (alpha * shirt + (1 - alpha) * region).astype(np.uint8)
 
     # The shirt number: large on the back, small on the chest, none from the side.
-    if person.number is not None and not side:
+    if person.number is not None and not side and (facing == "back" or kit.front_number):
         text = str(person.number)
         text_h = (0.12 if facing == "back" else 0.05) * size
         if text_h >= 4:
-            (tw, th), _ = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, 1.0, 2)
-            scale = text_h / th
-            line_w = max(1, int(round(text_h / 6)))
             if facing == "back":
                 centre = (cx, top + (y_shoulder + 0.15) * size)
             else:
                 centre = (cx + 0.05 * size, top + (y_shoulder + 0.07) * size)
-            origin = (int(round(centre[0] - tw * scale / 2)), int(round(centre[1] + text_h / 2)))
-            cv2.putText(img, text, origin, cv2.FONT_HERSHEY_SIMPLEX, scale, kit.number, line_w, aa)
+            if kit.number_font == "simplex":  # the ReID thumbnails' original drawing
+                (tw, th), _ = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, 1.0, 2)
+                scale = text_h / th
+                line_w = max(1, int(round(text_h / 6)))
+                origin = (int(round(centre[0] - tw * scale / 2)), int(round(centre[1] + text_h / 2)))
+                cv2.putText(img, text, origin, cv2.FONT_HERSHEY_SIMPLEX, scale, kit.number, line_w, aa)
+                if truth is not None:
+                    mask = np.zeros(img.shape[:2], np.uint8)
+                    cv2.putText(mask, text, origin, cv2.FONT_HERSHEY_SIMPLEX, scale, 255, line_w, aa)
+                    x, boxes = origin[0], []
+                    for w in _digit_widths(text, "simplex", text_h):
+                        boxes.append((x, centre[1] - text_h / 2, x + w, centre[1] + text_h / 2))
+                        x += w
+            else:
+                boxes = _draw_number(img, text, centre, text_h, kit.number, kit.number_font)
+                if truth is not None:
+                    mask = np.zeros(img.shape[:2], np.uint8)
+                    _draw_number(mask, text, centre, text_h, 255, kit.number_font)
+            if truth is not None:  # what the number's pixels look like before anything covers them
+                truth.update(number=text, number_side=facing, digit_boxes=boxes, number_mask=mask,
+                             number_drawn=img.copy())
 
     arm(1)
     if not side:
@@ -386,6 +480,37 @@ def draw_figure(img: np.ndarray, person: Person, *, cx: float, top: float, size:
         cv2.ellipse(overlay, pt(*head), (r, r), 0, 180 if facing != "back" else 0, 360,
                     person.hair, -1, aa, shift)
         cv2.addWeighted(overlay, 0.55, img, 0.45, 0, dst=img)
+    if truth is not None:
+        truth["keypoints"] = _keypoints(joints, head, head_r, facing, cx, top, size)
+
+
+def _body_side(sign: float, facing: str) -> str:
+    """The person's own side drawn at x sign * offset: their left is on the image's right when
+    they face the camera (and, by convention here, in a side view)."""
+    return "left" if (sign > 0) == (facing != "back") else "right"
+
+
+def _keypoints(joints, head, head_r, facing, cx, top, size) -> dict[str, tuple[float, float, int]]:
+    """The 17 COCO keypoints in image pixels with COCO's visibility flags (2 visible, 1 hidden
+    but inferable, 0 not there); face points are absent from behind, the far ones from the side."""
+    x0, y0 = head
+    face = {"nose": (x0, y0 + 0.2 * head_r)}
+    for sign in (1, -1):
+        who = _body_side(sign, facing)
+        face[f"{who}_eye"] = (x0 + sign * 0.3 * head_r, y0)
+        face[f"{who}_ear"] = (x0 + sign * 0.95 * head_r, y0 + 0.1 * head_r)
+    out = {}
+    for name in COCO_KEYPOINTS:
+        if name in joints:
+            x, y = joints[name]
+            visible = 1 if facing == "side" and name.startswith("right") else 2
+        else:
+            x, y = face[name]
+            visible = 0 if facing == "back" or (facing == "side" and name.startswith("right")) else 2
+            if facing == "side" and name != "nose":  # a profile: the near eye and ear ahead
+                x = x0 + (0.55 if "eye" in name else 0.1) * head_r
+        out[name] = (cx + x * size, top + y * size, visible)
+    return out
 
 
 def _background(view: View, rng: np.random.Generator) -> np.ndarray:
@@ -408,6 +533,39 @@ def _background(view: View, rng: np.random.Generator) -> np.ndarray:
 
 def render(person: Person, view: View) -> np.ndarray:
     """One thumbnail of `person` as seen in `view`: BGR uint8 `[view.height, view.width, 3]`."""
+    return render_with_truth(person, view)[0]
+
+
+def _fold(img: np.ndarray, truth: dict, fold: tuple[float, float, float], colour) -> None:
+    """Folds the shirt over part of its number, in place: a band of shirt colour across the digits
+    with a dark crease on its edge. fold = (centre across the number in [0, 1], tilt in radians,
+    width as a share of the number's width)."""
+    boxes = truth["digit_boxes"]
+    x0, y0 = min(b[0] for b in boxes), min(b[1] for b in boxes)
+    x1, y1 = max(b[2] for b in boxes), max(b[3] for b in boxes)
+    centre_x = x0 + fold[0] * (x1 - x0)
+    half = fold[2] * (x1 - x0) / 2
+    dx = math.tan(fold[1]) * (y1 - y0) / 2
+    pad = 0.15 * (y1 - y0)
+    band = np.array([(centre_x - half - dx, y0 - pad), (centre_x + half - dx, y0 - pad),
+                     (centre_x + half + dx, y1 + pad), (centre_x - half + dx, y1 + pad)])
+    cv2.fillPoly(img, [np.round(band * 16).astype(np.int32)], colour, cv2.LINE_AA, 4)
+    crease = tuple(int(c * 0.55) for c in colour)
+    cv2.line(img, tuple(np.round(band[1] * 16).astype(int)), tuple(np.round(band[2] * 16).astype(int)),
+             crease, max(1, int(round((y1 - y0) / 12))), cv2.LINE_AA, 4)
+
+
+def render_with_truth(person: Person, view: View, *, fold: tuple[float, float, float] | None = None
+                      ) -> tuple[np.ndarray, dict]:
+    """`render`, plus where the person's keypoints and number ended up.
+
+    fold: optionally fold the shirt over part of the number (see `_fold`).
+
+    Returns the BGR image and a dict: "keypoints" (see `draw_figure`), and, when the number was
+    painted, "number", "number_side", "digit_boxes" and "number_visible": the share of the
+    number's pixels still showing after arms, folds and people in front were drawn (before
+    lighting, blur and noise).
+    """
     rng = np.random.default_rng(view.seed)
     img = _background(view, rng)
     h, w = view.height, view.width
@@ -425,9 +583,18 @@ def render(person: Person, view: View) -> np.ndarray:
             facing=FACINGS[view.seed % 3], stride=0.3 * ((view.seed >> 2) % 3 - 1))
         if not in_front:
             draw_other()
-    draw_figure(img, person, cx=cx, top=top, size=size, facing=view.facing, stride=view.stride)
+    truth: dict = {}
+    draw_figure(img, person, cx=cx, top=top, size=size, facing=view.facing, stride=view.stride,
+                 truth=truth)
+    if fold is not None and "number" in truth:
+        _fold(img, truth, fold, person.kit.shirt)
     if view.occluder is not None and view.occluder[3]:
         draw_other()
+    mask, drawn = truth.pop("number_mask", None), truth.pop("number_drawn", None)
+    if mask is not None:
+        core = mask > 128
+        unchanged = np.abs(img.astype(np.int32) - drawn).sum(axis=-1) < 30
+        truth["number_visible"] = float((core & unchanged).sum() / max(core.sum(), 1))
     out = img.astype(np.float32) * np.array(view.gain, np.float32)
     if view.blur > 1:
         kernel = np.zeros((view.blur, view.blur), np.float32)
@@ -441,7 +608,7 @@ def render(person: Person, view: View) -> np.ndarray:
     # Broadcast frames are compressed video: a JPEG round trip gives the same block artefacts.
     ok, jpeg = cv2.imencode(".jpg", out, [cv2.IMWRITE_JPEG_QUALITY, view.jpeg_quality])
     assert ok
-    return cv2.imdecode(jpeg, cv2.IMREAD_COLOR)
+    return cv2.imdecode(jpeg, cv2.IMREAD_COLOR), truth
 
 
 # ---------------------------------------------------------------------------------------------

@@ -13,8 +13,15 @@ _REGISTRY = {
     "action_spotting": "zoo.tasks.action_spotting",
     "ball_spotting": "zoo.tasks.ball_spotting",
     "reid": "zoo.tasks.reid",
+    "jersey_pose": "zoo.tasks.jersey_pose",
+    "jersey_legibility": "zoo.tasks.jersey_legibility",
+    "jersey_recognition": "zoo.tasks.jersey_recognition",
+    "jersey": "zoo.tasks.jersey",
+    "jersey_pseudo_labels": "zoo.tasks.jersey_pseudo_labels",
     "tracking": "zoo.tasks.tracking",
     "tracking_detector": "zoo.tasks.tracking_detector",
+    "caption_spotting": "zoo.tasks.caption_spotting",
+    "captioning": "zoo.tasks.captioning",
 }
 
 

@@ -1,0 +1,117 @@
+"""The jersey pipeline end to end through the core, on the tiny synthetic default, as the README
+commands run it: a CTC recogniser trains with `train_and_evaluate` (train.py's path), the pipeline
+config names that run and `evaluate_checkpoint` (evaluate.py's path) reads the test and challenge
+tracklets batched across tracklets and writes the official submission, which the validator accepts
+and the official evaluator scores as the zoo does; `python -m zoo.predict jersey` reads a folder of
+crops the generator did not write, and bad folders or a missing stage are one-line errors naming
+them. The pose and legibility stages, PARSeq and pseudo-labels: tests/test_jersey_stages.py
+(ZOO_SLOW_TESTS=1)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import zipfile
+
+import cv2
+import numpy as np
+import pytest
+
+from configs.jersey import crnn as crnn_config
+from configs.jersey import pipeline as pipeline_config
+from tests.jersey_support import quick_compiles  # noqa: F401 (an autouse fixture)
+from zoo import predict
+from zoo.data import jersey_tracklets
+from zoo.errors import UserError
+from zoo.formats import jersey as formats
+from zoo.formats.errors import FileFormatError
+from zoo.formats.validate import validate
+from zoo.synthetic import reid as renderer
+from zoo.tasks import get_task
+from zoo.train import evaluate_checkpoint, train_and_evaluate
+
+
+@pytest.fixture(scope="module")
+def pipeline(tmp_path_factory):
+    """(pipeline config, pipeline workdir, recogniser workdir, (test scores, output folder)): a
+    2-step CRNN run and the pipeline that reads with it (fixed upper-body crops, no legibility
+    filter: the recogniser alone), evaluated on test."""
+    root = tmp_path_factory.mktemp("jersey")
+    recogniser = str(root / "crnn")
+    config = crnn_config.get_config("tiny")
+    config.eval.split = ""  # scored in the slow tests; here only the pipeline evaluates
+    train_and_evaluate(config, recogniser, get_task("jersey_recognition"))
+    config = pipeline_config.get_config("tiny")
+    config.data.manual_dir = jersey_tracklets.synthetic_root(recogniser)
+    config.data.data_dir = os.path.join(recogniser, "tfds")
+    config.pipeline.recogniser = recogniser
+    config.eval.crop = "upper_body"
+    config.eval.use_legibility = False
+    config.eval.min_confidence = 0.01  # a 2-step recogniser is unsure: let numbers through
+    workdir = str(root / "pipeline")
+    return config, workdir, recogniser, evaluate_checkpoint(config, workdir, get_task("jersey"), "test",
+                                                            get_task=get_task)
+
+
+def test_evaluate_writes_the_official_submission_scored_as_the_official_evaluator(pipeline):
+    official = pytest.importorskip("SoccerNet.Evaluation.JerseyNumber")
+    config, workdir, recogniser, (scores, out) = pipeline
+    task = get_task("jersey")
+    truth_file = os.path.join(jersey_tracklets.synthetic_root(recogniser), "test", "test_gt.json")
+    submission = os.path.join(out, "predictions.json")
+    assert sorted(formats.read_predictions(submission)) == sorted(formats.read_groundtruth(truth_file))
+    assert validate("jersey", submission, groundtruth=truth_file) == []
+    assert scores.headline["Accuracy"] == official.evaluate(truth_file, submission)["Accuracy"]
+    assert scores.details["groundtruth"] == truth_file
+    reads = json.load(open(os.path.join(out, "tracklet_reads.json")))
+    assert all(r["read"] == r["torso"] for r in reads.values() if not r["ball"])  # no filter: all read
+    with zipfile.ZipFile(out + ".zip") as archive:
+        assert archive.namelist() == ["predictions.json"]
+    # the pose crop (the default) needs a pose run: one line naming the field to set
+    with pytest.raises(UserError, match=r"config.pipeline.pose is empty.*--config.pipeline.pose="):
+        evaluate_checkpoint(pipeline_config_with(config, crop="pose"), workdir + "_pose", task, "test",
+                            get_task=get_task)
+
+
+def pipeline_config_with(config, **eval_fields):
+    config = config.copy_and_resolve_references()
+    for key, value in eval_fields.items():
+        config.eval[key] = value
+    return config
+
+
+def _user_folder(root):
+    """Crops a user cut from their own video: free names, PNG and JPEG, one per player folder."""
+    roster = renderer.game_roster("england_epl/2014-2015/2015-02-21 - 18-00 Chelsea 1 - 1 Burnley", 3)
+    rng = np.random.default_rng(0)
+    for player in ("home 10", "away keeper"):
+        folder = root / "my clip" / player
+        folder.mkdir(parents=True)
+        person = roster["player"][2] if player.startswith("home") else roster["goalkeeper"][0]
+        for k in range(3):
+            look = renderer._frame_look(rng, "replay")  # noqa: SLF001
+            image = renderer.render(person, renderer._view(rng, look, None, 1.0))  # noqa: SLF001
+            cv2.imwrite(str(folder / (f"frame{k:04d}.png" if k % 2 else f"shot-{k}.jpeg")), image)
+    return root / "my clip"
+
+
+def test_predict_reads_a_folder_the_generator_did_not_write(pipeline, tmp_path, capsys):
+    _, workdir, _, _ = pipeline  # evaluate.py wrote the pipeline's config.json there
+    folder = _user_folder(tmp_path)
+    out, sheet = tmp_path / "numbers.json", tmp_path / "sheet.png"
+    assert predict.main(["jersey", "--checkpoint", workdir, "--tracklets", str(folder), "--out", str(out),
+                         "--contact-sheet", str(sheet), "--quiet"]) == 0
+    assert "Read 2 tracklets" in capsys.readouterr().out
+    numbers = formats.read_predictions(out)
+    assert sorted(numbers) == ["away keeper", "home 10"] and all(formats.is_jersey_number(v) for v in numbers.values())
+    assert cv2.imread(str(sheet)) is not None
+    # bad folders are named, before any model is restored
+    check = get_task("jersey").predict_file.check_args
+    with pytest.raises(UserError, match="give a .json file"):
+        check(argparse.Namespace(tracklets=str(folder), out=str(tmp_path / "n.txt")))
+    (folder / "empty player").mkdir()
+    for tracklets, message in ((folder, "empty player: a tracklet folder with no image"),
+                               (tmp_path / "nope", "nope: no such folder")):
+        with pytest.raises(FileFormatError, match=message):
+            check(argparse.Namespace(tracklets=str(tracklets), out=str(out)))
