@@ -83,6 +83,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
         config.model.projection_dim = 16  # exercise the projection path on 512-d input
         config.model.embed_dim = 16
         config.model.hidden_dim = 32
+        config.model.num_layers = 1  # compile time: the tests' end-to-end compiles this model four ways
         config.model.num_heads = 2
         config.model.mlp_dim = 64
         config.model.max_length = 24
