@@ -53,9 +53,10 @@ def undistort(camera: Camera, pixels: np.ndarray, iterations: int = 30) -> np.nd
     xy = target.copy()
     lens = [np.asarray(f, np.float64) for f in
             (camera.radial_distortion, camera.tangential_distortion, camera.thin_prism_distortion)]
-    for _ in range(iterations):
-        distorted = np.stack(camera_lib.distort(xy[..., 0], xy[..., 1], *lens), -1)
-        xy = xy + (target - distorted)
+    with np.errstate(over="ignore", invalid="ignore"):  # a diverging (unsure) lens gives NaN
+        for _ in range(iterations):
+            distorted = np.stack(camera_lib.distort(xy[..., 0], xy[..., 1], *lens), -1)
+            xy = xy + (target - distorted)
     return xy
 
 
@@ -122,6 +123,11 @@ def visible_view(camera: Camera, size: int = VIEW_SIZE) -> np.ndarray:
     cells = (np.arange(size) + 0.5)
     grid = np.stack(np.meshgrid(cells, cells, indexing="xy"), -1).reshape(-1, 2)  # (col, row)
     ground = np.concatenate([from_view(grid, size), np.zeros((len(grid), 1))], -1)
+    with np.errstate(over="ignore", invalid="ignore"):  # far ground through a lens: masked below
+        return _visible(camera, ground, size)
+
+
+def _visible(camera: Camera, ground: np.ndarray, size: int) -> np.ndarray:
     pixels, in_front = camera_lib.project(camera, ground)
     width, height = CAMERA_SIZE
     inside = ((pixels[..., 0] >= 0) & (pixels[..., 0] <= width - 1)
@@ -129,7 +135,7 @@ def visible_view(camera: Camera, size: int = VIEW_SIZE) -> np.ndarray:
     # Beyond the undistorted image border a distorting lens can fold far ground back inside.
     rotation = camera.rotation()
     local = camera_lib.camera_coordinates(ground, rotation, camera.position)
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore"):
         normalised = local[..., :2] / local[..., 2:]
     border = _border_pixels()
     undistorted = undistort(camera, np.broadcast_to(border, (*camera.batch_shape, *border.shape)))
