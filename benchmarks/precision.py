@@ -93,7 +93,7 @@ def main(argv=None) -> int:
     print("| compute | steps/s | vs fp32 |")
     print("|---|---|---|")
     for name, value in seconds.items():
-        print(f"| {name} | {1 / value:.2f} | {seconds['fp32'] / value:.2f}x |")
+        print(f"| {name} | {1 / value:.3g} | {seconds['fp32'] / value:.2f}x |")
     return 0
 
 

@@ -19,7 +19,8 @@ from zoo.train.runs import flatten, set_fields
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # Sizes a task derives from its data when a run starts (Task.derive_config), for tracing only.
 DERIVED = {"reid": {"model.num_classes": 243},
-           "tracking_detector": {"model.num_classes": 5, "data.max_labels": 120}}
+           "tracking_detector": {"model.num_classes": 5, "data.max_labels": 120},
+           "captioning": {"data.vocabulary": ("<pad>", "<s>", "</s>", "<unk>", "goal"), "model.num_words": 5}}
 
 
 def _config_files():

@@ -15,19 +15,18 @@ import os
 import zipfile
 
 import cv2
-import numpy as np
 import pytest
 
 from configs.jersey import crnn as crnn_config
 from configs.jersey import pipeline as pipeline_config
-from tests.jersey_support import quick_compiles  # noqa: F401 (an autouse fixture)
+from tests.jersey_support import user_folder
 from zoo import predict
 from zoo.data import jersey_tracklets
 from zoo.errors import UserError
 from zoo.formats import jersey as formats
 from zoo.formats.errors import FileFormatError
 from zoo.formats.validate import validate
-from zoo.synthetic import reid as renderer
+from zoo.metrics import jersey as jersey_metric
 from zoo.tasks import get_task
 from zoo.train import evaluate_checkpoint, train_and_evaluate
 
@@ -64,7 +63,8 @@ def test_evaluate_writes_the_official_submission_scored_as_the_official_evaluato
     assert validate("jersey", submission, groundtruth=truth_file) == []
     assert scores.headline["Accuracy"] == official.evaluate(truth_file, submission)["Accuracy"]
     assert scores.details["groundtruth"] == truth_file
-    reads = json.load(open(os.path.join(out, "tracklet_reads.json")))
+    with open(os.path.join(out, "tracklet_reads.json")) as f:
+        reads = json.load(f)
     assert all(r["read"] == r["torso"] for r in reads.values() if not r["ball"])  # no filter: all read
     with zipfile.ZipFile(out + ".zip") as archive:
         assert archive.namelist() == ["predictions.json"]
@@ -81,24 +81,9 @@ def pipeline_config_with(config, **eval_fields):
     return config
 
 
-def _user_folder(root):
-    """Crops a user cut from their own video: free names, PNG and JPEG, one per player folder."""
-    roster = renderer.game_roster("england_epl/2014-2015/2015-02-21 - 18-00 Chelsea 1 - 1 Burnley", 3)
-    rng = np.random.default_rng(0)
-    for player in ("home 10", "away keeper"):
-        folder = root / "my clip" / player
-        folder.mkdir(parents=True)
-        person = roster["player"][2] if player.startswith("home") else roster["goalkeeper"][0]
-        for k in range(3):
-            look = renderer._frame_look(rng, "replay")  # noqa: SLF001
-            image = renderer.render(person, renderer._view(rng, look, None, 1.0))  # noqa: SLF001
-            cv2.imwrite(str(folder / (f"frame{k:04d}.png" if k % 2 else f"shot-{k}.jpeg")), image)
-    return root / "my clip"
-
-
 def test_predict_reads_a_folder_the_generator_did_not_write(pipeline, tmp_path, capsys):
     _, workdir, _, _ = pipeline  # evaluate.py wrote the pipeline's config.json there
-    folder = _user_folder(tmp_path)
+    folder = user_folder(tmp_path)
     out, sheet = tmp_path / "numbers.json", tmp_path / "sheet.png"
     assert predict.main(["jersey", "--checkpoint", workdir, "--tracklets", str(folder), "--out", str(out),
                          "--contact-sheet", str(sheet), "--quiet"]) == 0
@@ -115,3 +100,17 @@ def test_predict_reads_a_folder_the_generator_did_not_write(pipeline, tmp_path, 
                                (tmp_path / "nope", "nope: no such folder")):
         with pytest.raises(FileFormatError, match=message):
             check(argparse.Namespace(tracklets=str(tracklets), out=str(out)))
+
+
+def test_pipeline_metric_matches_a_plain_count(tmp_path):
+    """The headline accuracy is the share of tracklets whose number is right."""
+    records = [{"tracklet": "0", "number": 5, "label": 5, "ball": False, "crops": 3, "read": 2, "outliers": 0},
+               {"tracklet": "1", "number": -1, "label": 7, "ball": False, "crops": 3, "read": 0, "outliers": 1},
+               {"tracklet": "2", "number": -1, "label": -1, "ball": True, "crops": 2, "read": 0, "outliers": 0}]
+    task = get_task("jersey")
+    config = pipeline_config.get_config("tiny")
+    task.write_submission(config, records, str(tmp_path))
+    scores = task.score(config, str(tmp_path), "valid", str(tmp_path), records)
+    assert scores.headline["Accuracy"] == pytest.approx(2 / 3)
+    assert scores.details["legibility"]["legible_as_illegible"] == 1
+    assert jersey_metric.evaluate(tmp_path / "valid_gt.json", tmp_path / "predictions.json")["correct"] == 2

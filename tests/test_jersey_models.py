@@ -14,7 +14,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from tests.jersey_support import SLOW, quick_compiles  # noqa: F401 (quick_compiles: autouse)
+from tests.jersey_support import SLOW
 from zoo.convert import cli
 from zoo.convert.torch_parseq import abstract_parseq, convert_parseq
 from zoo.convert.torch_pose import convert_pose
@@ -54,6 +54,23 @@ def test_full_size_parameter_counts():
         model = HeatmapPose(backbone=backbone, deconv_filters=filters)
         params = jax.eval_shape(lambda m=model: m.init(jax.random.key(0), jnp.zeros((1, 256, 192, 3)), train=False))
         assert count(params["params"]) == expected
+
+
+def test_remat_keeps_the_parameters():
+    """`remat=True` (blocks recomputed in the backward pass) builds the same parameters, so a
+    checkpoint loads either way (traced only: nothing compiled; PARSeq's encoder is the ViT of
+    ViTPose)."""
+    def shapes(model, inputs):
+        rngs = {"params": jax.random.key(0), "dropout": jax.random.key(1)}
+        return jax.tree.map(np.shape, jax.eval_shape(lambda: model.init(rngs, inputs, train=True)))
+
+    text = {"images": jnp.zeros((2, 32, 32, 3)), "tokens": jnp.zeros((2, 4), jnp.int32)}
+    for build, inputs in (
+            (lambda r: HeatmapPose("resnet18", width=8, deconv_filters=(8, 8, 8), remat=r), jnp.zeros((1, 64, 32, 3))),
+            (lambda r: ResNetClassifier("resnet18", width=8, remat=r), jnp.zeros((1, 32, 32, 3))),
+            (lambda r: PARSeq(embed_dim=16, enc_num_heads=2, enc_depth=2, dec_num_heads=2, patch_size=(8, 8),
+                              remat=r), text)):
+        assert shapes(build(True), inputs) == shapes(build(False), inputs)
 
 
 def test_resnet_basic_blocks_and_legibility_classifier_equal_torchvision(torch, ref, randomise):

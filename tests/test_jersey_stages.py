@@ -21,14 +21,12 @@ from configs.jersey import parseq as parseq_config
 from configs.jersey import pipeline as pipeline_config
 from configs.jersey import pose as pose_config
 from configs.jersey import pseudo_labels as pseudo_config
-from tests.jersey_support import SLOW, quick_compiles  # noqa: F401 (quick_compiles: autouse)
+from tests.jersey_support import SLOW, user_folder
 from zoo.data import jersey_tracklets
 from zoo.errors import UserError
 from zoo.formats import jersey as formats
 from zoo.formats.errors import FileFormatError
 from zoo.formats.validate import validate
-from zoo.metrics import jersey as jersey_metric
-from zoo.synthetic import reid as renderer
 from zoo.tasks import get_task
 from zoo.tasks import jersey as jersey_task
 from zoo.train import mesh as mesh_lib
@@ -74,7 +72,7 @@ def _pipeline_config(pose_workdir, variant_updates=(), recogniser="recogniser"):
 
 
 def test_stages_train_and_score(runs):
-    root, pose_workdir, stages, scores = runs
+    root, _, stages, scores = runs
     for name, found in scores.items():
         assert found is not None and all(np.isfinite(v) or np.isnan(v) for v in found.headline.values()), name
         assert os.listdir(os.path.join(root, name, "predictions", "valid_step2")), name
@@ -123,7 +121,7 @@ def test_pipeline_writes_a_valid_submission_scored_as_the_official_evaluator(run
 
 
 def test_pseudo_labels_train_the_legibility_classifier(runs, tmp_path):
-    root, pose_workdir, stages, _ = runs
+    _, pose_workdir, stages, _ = runs
     config = pseudo_config.get_config("tiny")
     config.data.manual_dir = jersey_tracklets.synthetic_root(pose_workdir)
     config.data.data_dir = os.path.join(pose_workdir, "tfds")
@@ -147,27 +145,12 @@ def test_pseudo_labels_train_the_legibility_classifier(runs, tmp_path):
     assert batch["inputs"].shape == (4, 32, 32, 3) and set(np.unique(batch["legible"])) <= {0.0, 1.0}
 
 
-def _user_folder(root):
-    """Crops a user cut from their own video: free names, PNG and JPEG, one per player folder."""
-    roster = renderer.game_roster("england_epl/2014-2015/2015-02-21 - 18-00 Chelsea 1 - 1 Burnley", 3)
-    rng = np.random.default_rng(0)
-    for player in ("home 10", "away keeper"):
-        folder = root / "my clip" / player
-        folder.mkdir(parents=True)
-        person = roster["player"][2] if player.startswith("home") else roster["goalkeeper"][0]
-        for k in range(4):
-            look = renderer._frame_look(rng, "replay")  # noqa: SLF001
-            image = renderer.render(person, renderer._view(rng, look, None, 1.0))  # noqa: SLF001
-            cv2.imwrite(str(folder / (f"frame{k:04d}.png" if k % 2 else f"shot-{k}.jpeg")), image)
-    return root / "my clip"
-
-
 def test_predict_reads_a_folder_the_generator_did_not_write(runs, tmp_path):
     _, pose_workdir, stages, _ = runs
     task = get_task("jersey")
     parser = argparse.ArgumentParser()
     task.predict_file.add_arguments(parser)
-    folder = _user_folder(tmp_path)
+    folder = user_folder(tmp_path, crops=4)
     out, sheet = tmp_path / "numbers.json", tmp_path / "sheet.png"
     args = parser.parse_args(["--tracklets", str(folder), "--out", str(out), "--contact-sheet", str(sheet)])
     models = Models(own=None, stages={k: stages[k] for k in ("pose", "legibility", "recogniser")})
@@ -184,18 +167,3 @@ def test_predict_reads_a_folder_the_generator_did_not_write(runs, tmp_path):
     with pytest.raises(FileFormatError, match="nope: no such folder"):
         task.predict_file.run(_pipeline_config(pose_workdir), models, parser.parse_args(
             ["--tracklets", str(tmp_path / "nope"), "--out", str(out)]))
-
-
-def test_pipeline_metric_matches_a_plain_count(runs, tmp_path):
-    """The headline accuracy is the share of tracklets whose number is right."""
-    _, pose_workdir, stages, _ = runs
-    records = [{"tracklet": "0", "number": 5, "label": 5, "ball": False, "crops": 3, "read": 2, "outliers": 0},
-               {"tracklet": "1", "number": -1, "label": 7, "ball": False, "crops": 3, "read": 0, "outliers": 1},
-               {"tracklet": "2", "number": -1, "label": -1, "ball": True, "crops": 2, "read": 0, "outliers": 0}]
-    task = get_task("jersey")
-    config = _pipeline_config(pose_workdir)
-    task.write_submission(config, records, str(tmp_path))
-    scores = task.score(config, pose_workdir, "valid", str(tmp_path), records)
-    assert scores.headline["Accuracy"] == pytest.approx(2 / 3)
-    assert scores.details["legibility"]["legible_as_illegible"] == 1
-    assert jersey_metric.evaluate(tmp_path / "valid_gt.json", tmp_path / "predictions.json")["correct"] == 2

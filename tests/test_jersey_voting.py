@@ -47,7 +47,7 @@ def test_one_against_eleven_against_seventy_one():
     partial = crop({1: 0.7, 11: 0.1, 71: 0.1})  # the left half hidden: "1", perhaps "11" or "71"
     seventy_one = crop({71: 0.8, 11: 0.1, 1: 0.05})
     eleven = crop({11: 0.8, 71: 0.1, 1: 0.05})
-    vote = lambda *crops: combine(np.stack(crops), min_confidence=0.3)  # noqa: E731
+    vote = lambda *crops: combine(np.stack(crops), min_confidence=0.3)
     assert vote(*[partial] * 4, *[seventy_one] * 3).number == 71
     assert vote(*[partial] * 4, *[eleven] * 3).number == 11
     assert vote(*[partial] * 4).number == 1  # nothing suggests a second digit
@@ -91,7 +91,7 @@ def test_sam_alternates_ascent_and_descent_in_the_shared_step():
         "name": "sgd", "momentum": 0.0, "learning_rate": 0.1, "sam_rho": 0.5, "schedule": "constant",
         "warmup_steps": 0, "clip_norm": 0.0}, "train": {"num_steps": 4}})
     tx = sam_optimizer(config, 4)
-    loss = lambda w: jnp.sum(jnp.array([1.0, 3.0]) * w**2)  # noqa: E731
+    loss = lambda w: jnp.sum(jnp.array([1.0, 3.0]) * w**2)
     w = jnp.array([1.0, 1.0])
     state = tx.init(w)
     g = jax.grad(loss)(w)

@@ -28,6 +28,7 @@ def get_config(arg=None):
     config.model.depth = "resnet34"  # resnet18 | resnet34 | resnet50
     config.model.num_outputs = 1
     config.model.width = 64  # 64 for ImageNet weights
+    config.model.remat = False  # recompute each backbone block in the backward pass (memory for compute)
 
     config.augment = common.ml_collections.ConfigDict()
     config.augment.box_scale = 0.1  # torso box size jitter (a pose model's boxes are not exact)

@@ -34,6 +34,7 @@ def get_config(arg=None):
     config.model.decode_ar = True
     config.model.refine_iters = 1
     config.model.dropout = 0.1
+    config.model.remat = False  # recompute each backbone block in the backward pass (memory for compute)
 
     # PARSeq: AdamW-style one-cycle at lr 7e-4 x batch/256 (here: adamw, cosine), clip 20.
     config.optimizer.name = "adamw"

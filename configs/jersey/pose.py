@@ -26,6 +26,7 @@ def get_config(arg=None):
     config.model.width = 64  # ResNet stem width (64 for published weights)
     config.model.deconv_filters = (256, 256, 256)  # 3 for ResNets, 2 for ViTs
     config.model.num_keypoints = 17
+    config.model.remat = False  # recompute each backbone block in the backward pass (memory for compute)
 
     config.loss = common.ml_collections.ConfigDict()
     config.loss.sigma = 2.0  # heatmap Gaussian, in heatmap cells (SimpleBaseline: 2 at 64x48)

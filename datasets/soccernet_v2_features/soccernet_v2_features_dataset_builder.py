@@ -7,7 +7,6 @@ TensorFlow: build it with `python -m soccernet_datasets.build`, read it with `tf
 
 from __future__ import annotations
 
-import logging
 import os
 from collections.abc import Iterator, Sequence
 
@@ -15,11 +14,10 @@ import numpy as np
 import tensorflow_datasets as tfds
 from etils import epath
 
+from soccernet_datasets.manual_dir import official_games
 from zoo.formats.errors import FileFormatError
-from zoo.formats.splits import SPLITS, list_games
+from zoo.formats.features import read_features
 from zoo.formats.spotting import CLASSES_V2, FEATURE_KINDS, LABEL_FILE, Annotation, read_labels
-
-_LOG = logging.getLogger(__name__)
 
 _HOMEPAGE = "https://www.soccer-net.org/data"
 
@@ -96,27 +94,10 @@ class Builder(tfds.core.GeneratorBasedBuilder):
     def _split_generators(self, dl_manager: tfds.download.DownloadManager):
         manual_dir = epath.Path(dl_manager.manual_dir)
         generators = {}
-        for split in SPLITS:
-            official = list_games(split)
-            games = [game for game in official if (manual_dir / game).is_dir()]
-            if not games:
-                # Users often download only some splits (e.g. no challenge): the split is left out
-                # of the dataset, and reading it later says so.
-                _LOG.warning("%s: no game of the %r split in %s; the split is left out.",
-                             self.name, split, manual_dir)
-                continue
-            if len(games) < len(official):
-                _LOG.warning(
-                    "%s: %d of the %d official %r games found in %s; building from those.",
-                    self.name, len(games), len(official), split, manual_dir)
+        for split, games in official_games(self, manual_dir).items():
             # Check every game before writing anything, so that a bad file fails the build early.
             labels = {game: self._game_labels(manual_dir / game, split) for game in games}
             generators[split] = self._generate_examples(manual_dir, games, labels)
-        if not generators:
-            raise FileNotFoundError(
-                f"No game of any official split found in the manual dir {manual_dir} (expected "
-                f"folders such as {manual_dir / list_games('train')[0]}). "
-                f"{self.MANUAL_DOWNLOAD_INSTRUCTIONS}")
         return generators
 
     def _feature_paths(self, game_dir: epath.Path) -> dict[int, epath.Path]:
@@ -135,26 +116,7 @@ class Builder(tfds.core.GeneratorBasedBuilder):
         return read_labels(os.fspath(path))
 
     def _read_features(self, path: epath.Path) -> np.ndarray:
-        dim, _ = FEATURE_KINDS[self.feature_kind]
-        try:
-            with path.open("rb") as f:
-                features = np.load(f, allow_pickle=False)
-        except Exception as e:  # noqa: BLE001 - any failure of np.load means an unreadable file
-            raise GameFileError(path, f"not a readable .npy file (truncated or corrupt?): {e}") from e
-        if features.ndim != 2 or features.shape[1] != dim:
-            raise GameFileError(
-                path, f"features of shape {features.shape}, expected [frames, {dim}] for "
-                f"{self.feature_kind}")
-        if features.shape[0] == 0:
-            raise GameFileError(path, "no frames")
-        if not np.issubdtype(features.dtype, np.floating):
-            raise GameFileError(path, f"features of dtype {features.dtype}, expected floats")
-        finite = np.isfinite(features)
-        if not finite.all():
-            frame = int(np.argwhere(~finite)[0, 0])
-            raise GameFileError(
-                path, f"{int((~finite).sum())} NaN or infinite values (first at frame {frame})")
-        return features.astype(np.float32, copy=False)
+        return read_features(path, kind=self.feature_kind, error=GameFileError)
 
     def _generate_examples(
         self, manual_dir: epath.Path, games: Sequence[str], labels: dict[str, list[Annotation]]

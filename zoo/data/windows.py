@@ -32,7 +32,15 @@ def centred_windows(features: np.ndarray, length: int, first: int, last: int) ->
 
     Cut per chunk of frames at inference, so a whole half never exists in window form at once.
     """
-    indices = np.arange(first, last)[:, None] - length // 2 + np.arange(length)[None, :]
+    return windows_at(features, np.arange(first, last), length)
+
+
+def windows_at(features: np.ndarray, centres: np.ndarray, length: int) -> np.ndarray:
+    """Windows of `length` frames centred on the given frames: [n] -> [n, length, dim].
+
+    Window k covers frames centres[k] - length // 2 ... + length - 1, the ends repeated.
+    """
+    indices = np.asarray(centres, np.int64)[:, None] - length // 2 + np.arange(length)[None, :]
     return features[np.clip(indices, 0, len(features) - 1)]
 
 

@@ -155,7 +155,7 @@ def official_order(keys: Sequence[Hashable]) -> list[Hashable]:
     return list(order)
 
 
-def _ascii(text: str) -> str:
+def remove_nonascii(text: str) -> str:
     """The official remove_nonascii: every non-ASCII character becomes a space."""
     return text if text.isascii() else "".join(c if ord(c) < 128 else " " for c in text)
 
@@ -204,12 +204,15 @@ def _require_java() -> str:
     return java
 
 
-def ptb_tokenize(batches: Sequence[Sequence[str]]) -> list[list[str]]:
+def ptb_tokenize(
+    batches: Sequence[Sequence[str]], *, drop_punctuation: bool = True
+) -> list[list[str]]:
     """pycocoevalcap's `PTBTokenizer.tokenize`, for several batches in one Java start.
 
     Each batch is tokenized exactly as `PTBTokenizer().tokenize` tokenizes its captions in that
     order (the same jar, flags, file contents; newlines in a caption become spaces; punctuation
-    tokens removed), the batches independently of each other.
+    tokens removed), the batches independently of each other. With `drop_punctuation=False` the
+    punctuation tokens stay (the caption vocabulary keeps them so that captions read well).
 
     Raises:
       RuntimeError when Java is missing or the tokenizer gives back a different number of lines.
@@ -249,7 +252,7 @@ def ptb_tokenize(batches: Sequence[Sequence[str]]) -> list[list[str]]:
             raise RuntimeError(
                 f"the PTB tokenizer failed ({done.returncode}): {done.stderr.decode()[-2000:]}"
             )
-        punctuation = set(ptbtokenizer.PUNCTUATIONS)
+        punctuation = set(ptbtokenizer.PUNCTUATIONS) if drop_punctuation else set()
         for b, _, target in pairs:
             with open(os.path.join(tmp, target), "rb") as f:
                 lines = f.read().decode().split("\n")
@@ -595,8 +598,8 @@ def _score_videos(videos: list[_Video], window_size: int) -> dict[str, float]:
         num_preds = len(video.pred_seconds)
         precision.append(float(overlap.any(axis=1).sum()) / num_preds if num_preds else 0)
 
-    pred_texts = [[_ascii(t) for t in video.pred_texts] for video in videos]
-    gt_texts = [[_ascii(t) for t in video.gt_texts] for video in videos]
+    pred_texts = [[remove_nonascii(t) for t in video.pred_texts] for video in videos]
+    gt_texts = [[remove_nonascii(t) for t in video.gt_texts] for video in videos]
     broken = sum(any(c in t for c in LINE_BREAKS) for texts in pred_texts + gt_texts for t in texts)
     if broken:
         warnings.warn(

@@ -31,6 +31,8 @@ _REGISTRY = {
     "parseq": "parseq:PARSeq",
     "crnn": "crnn:CRNN",
     "yolox": "yolox:YOLOX",
+    "captioner": "captioner:Captioner",
+    "pitch_heatmaps": "pitch_heatmaps:PitchHeatmapNet",
 }
 
 

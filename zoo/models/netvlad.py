@@ -57,6 +57,23 @@ class NetVLAD(nn.Module):
         return l2_normalize(vlad, axis=-1)
 
 
+def temporal_vlad_code(window: jax.Array, *, vocab_size: int, projection_dim: int | None) -> jax.Array:
+    """NetVLAD++ pooling of a window: [batch, time, dim] -> code [batch, width * vocab_size].
+
+    Projects features of another width to `projection_dim` (0 or None: never), then pools the frames
+    before the centre and those from the centre on, each with its own NetVLAD of vocab_size // 2
+    clusters, and concatenates the two codes (width = projection_dim, or dim without projection).
+    Call it inside an `@nn.compact` method: its layers are created there, as "projection",
+    "vlad_before" and "vlad_after" of the calling module, so every NetVLAD++ model names them alike.
+    """
+    if projection_dim and window.shape[-1] != projection_dim:
+        window = nn.Dense(projection_dim, name="projection")(window)
+    middle = window.shape[1] // 2
+    before = NetVLAD(vocab_size // 2, name="vlad_before")(window[:, :middle])
+    after = NetVLAD(vocab_size // 2, name="vlad_after")(window[:, middle:])
+    return jnp.concatenate([before, after], axis=-1)
+
+
 class NetVLADPlusPlus(nn.Module):
     """Temporally-aware NetVLAD++ window classifier.
 
@@ -79,11 +96,6 @@ class NetVLADPlusPlus(nn.Module):
 
     @nn.compact
     def __call__(self, window: jax.Array, *, train: bool) -> jax.Array:
-        if self.projection_dim and window.shape[-1] != self.projection_dim:
-            window = nn.Dense(self.projection_dim, name="projection")(window)
-        middle = window.shape[1] // 2
-        before = NetVLAD(self.vocab_size // 2, name="vlad_before")(window[:, :middle])
-        after = NetVLAD(self.vocab_size // 2, name="vlad_after")(window[:, middle:])
-        code = jnp.concatenate([before, after], axis=-1)
+        code = temporal_vlad_code(window, vocab_size=self.vocab_size, projection_dim=self.projection_dim)
         code = nn.Dropout(self.dropout_rate, deterministic=not train)(code)
         return nn.Dense(self.num_classes + 1, name="classifier")(code)

@@ -256,6 +256,7 @@ class PARSeq(nn.Module):
       dropout: in the decoder (embeddings, attention weights, residual branches).
       score_numbers: at inference, also score every shirt number 0..99 (needs the digits in the
         charset and T >= 2).
+      remat: recompute each encoder block in the backward pass (zoo.models.remat).
 
     Call: inputs {"images": [batch, height, width, 3] normalised, "tokens": [batch, T + 2] int
     (`encode_labels`; only read in training)} ->
@@ -283,12 +284,13 @@ class PARSeq(nn.Module):
     refine_iters: int = 1
     dropout: float = 0.1
     score_numbers: bool = True
+    remat: bool = False
 
     def setup(self):
         ids = token_ids(self.charset)
         self.encoder = VisionTransformer(
             patch_size=self.patch_size, embed_dim=self.embed_dim, depth=self.enc_depth,
-            num_heads=self.enc_num_heads, mlp_ratio=self.enc_mlp_ratio)
+            num_heads=self.enc_num_heads, mlp_ratio=self.enc_mlp_ratio, remat=self.remat)
         self.decoder = Decoder(self.embed_dim, self.dec_depth, self.dec_num_heads, self.dec_mlp_ratio,
                                self.dropout)
         self.head = nn.Dense(ids["classes"], kernel_init=dense_init)

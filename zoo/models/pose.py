@@ -88,6 +88,7 @@ class HeatmapPose(nn.Module):
       deconv_filters: filters of the head's transposed convolutions (SimpleBaseline: 3 x 256,
         ViTPose: 2 x 256); their number must bring the stride to 4.
       num_keypoints: 17 (COCO).
+      remat: recompute each backbone block in the backward pass (zoo.models.remat).
 
     Call: images [batch, height, width, 3] normalised (height and width multiples of 32 for a
       ResNet, 16 for a ViT) -> {"heatmaps": [batch, height / 4, width / 4, K]} and, at inference,
@@ -98,16 +99,18 @@ class HeatmapPose(nn.Module):
     width: int = 64
     deconv_filters: Sequence[int] = (256, 256, 256)
     num_keypoints: int = NUM_KEYPOINTS
+    remat: bool = False
 
     @nn.compact
     def __call__(self, images: jax.Array, *, train: bool) -> dict[str, jax.Array]:
         if self.backbone in RESNETS:
-            features = resnet(self.backbone, width=self.width, name="backbone")(images, train=train)
+            features = resnet(self.backbone, width=self.width, remat=self.remat,
+                              name="backbone")(images, train=train)
         elif self.backbone in VITPOSE:
             dim, depth, heads = VITPOSE[self.backbone]
             tokens, (gh, gw) = VisionTransformer(
                 patch_size=(16, 16), embed_dim=dim, depth=depth, num_heads=heads, patch_padding=2,
-                class_token_position=True, name="backbone")(images)
+                class_token_position=True, remat=self.remat, name="backbone")(images)
             features = einops.rearrange(tokens, "b (h w) d -> b h w d", h=gh, w=gw)
         else:
             raise ValueError(f"Unknown pose backbone {self.backbone!r}; expected one of {', '.join(BACKBONES)}.")

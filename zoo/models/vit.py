@@ -20,6 +20,8 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
+from zoo.models.remat import maybe_remat
+
 # timm initialises Linear weights and the position embedding with trunc_normal(std=0.02).
 dense_init = nn.initializers.truncated_normal(stddev=0.02)
 LAYER_NORM_EPS = 1e-6
@@ -111,6 +113,7 @@ class VisionTransformer(nn.Module):
       patch_padding: zero padding of the patch convolution (ViTPose: 2).
       class_token_position: the position embedding has a leading class-token entry that is added
         to every patch (ViTPose), rather than one entry per patch only (timm without class token).
+      remat: recompute each block in the backward pass (zoo.models.remat).
 
     Call: images [batch, height, width, 3] -> (tokens [batch, h' * w', embed_dim], (h', w')),
       tokens in row-major patch order, after the final LayerNorm `norm`.
@@ -123,6 +126,7 @@ class VisionTransformer(nn.Module):
     mlp_ratio: float = 4.0
     patch_padding: int = 0
     class_token_position: bool = False
+    remat: bool = False
 
     @nn.compact
     def __call__(self, images: jax.Array) -> tuple[jax.Array, tuple[int, int]]:
@@ -135,6 +139,7 @@ class VisionTransformer(nn.Module):
             x = x + pos_embed[:, 1:] + pos_embed[:, :1]
         else:
             x = x + pos_embed
+        block = maybe_remat(Block, self.remat, static_argnums=())
         for i in range(self.depth):
-            x = Block(self.num_heads, self.mlp_ratio, name=f"blocks_{i}")(x)
+            x = block(self.num_heads, self.mlp_ratio, name=f"blocks_{i}")(x)
         return nn.LayerNorm(LAYER_NORM_EPS, name="norm")(x), grid_size

@@ -75,7 +75,8 @@ def _rng(seed: int, *keys: str | int) -> np.random.Generator:
     return np.random.default_rng(np.random.SeedSequence(words))
 
 
-def class_directions(kind: str, seed: int = 0, set_piece_features: str = "distinct") -> np.ndarray:
+def class_directions(kind: str, seed: int = 0, classes: Sequence[str] = CLASSES_V2,
+                     set_piece_features: str = "distinct") -> np.ndarray:
     """The unit direction of each class in the feature space of `kind`: float32 `[classes, dim]`.
 
     With set_piece_features="shared", the classes of `SET_PIECES` all take the first one's.
@@ -83,10 +84,10 @@ def class_directions(kind: str, seed: int = 0, set_piece_features: str = "distin
     if set_piece_features not in SET_PIECE_FEATURES:
         raise ValueError(f"set_piece_features must be one of {SET_PIECE_FEATURES}, got {set_piece_features!r}")
     dim, _ = FEATURE_KINDS[kind]
-    directions = _rng(seed, "directions", kind).standard_normal((len(CLASSES_V2), dim))
+    directions = _rng(seed, "directions", kind).standard_normal((len(classes), dim))
     directions /= np.linalg.norm(directions, axis=1, keepdims=True)
     if set_piece_features == "shared":
-        directions[[CLASSES_V2.index(c) for c in SET_PIECES]] = directions[CLASSES_V2.index(SET_PIECES[0])]
+        directions[[list(classes).index(c) for c in SET_PIECES]] = directions[list(classes).index(SET_PIECES[0])]
     return directions.astype(np.float32)
 
 
@@ -131,22 +132,62 @@ def _events(rng: np.random.Generator, half: int, duration_s: int, count: int) ->
 
 
 def half_features(
-    rng: np.random.Generator, events: Sequence[dict], directions: np.ndarray, frames: int, fps: int
+    rng: np.random.Generator, events: Sequence[dict], directions: np.ndarray, frames: int, fps: int,
+    classes: Sequence[str] = CLASSES_V2, bump_sigma_s: float = BUMP_SIGMA_S,
 ) -> np.ndarray:
-    """Unit Gaussian noise plus, around each event, its class direction times a temporal bump.
+    """Unit Gaussian noise plus, around each event, its class direction times a temporal bump
+    (a Gaussian of standard deviation `bump_sigma_s` seconds).
 
-    Returns float32 `[frames, dim]`.
+    events: dicts with "label" (one of `classes`, the rows of `directions`), "position" (ms, as
+    text) and "visibility". Returns float32 `[frames, dim]`.
     """
     features = rng.standard_normal((frames, directions.shape[1]), dtype=np.float32)
-    reach = int(np.ceil(3 * BUMP_SIGMA_S * fps))
+    reach = int(np.ceil(3 * bump_sigma_s * fps))
     for event in events:
         centre_s = int(event["position"]) / 1000
         amplitude = SIGNAL_AMPLITUDE if event["visibility"] == "visible" else NOT_SHOWN_AMPLITUDE
         centre = int(centre_s * fps)
         window = np.arange(max(centre - reach, 0), min(centre + reach + 1, frames))
-        bump = amplitude * np.exp(-0.5 * ((window / fps - centre_s) / BUMP_SIGMA_S) ** 2)
-        features[window] += bump[:, None].astype(np.float32) * directions[CLASSES_V2.index(event["label"])]
+        bump = amplitude * np.exp(-0.5 * ((window / fps - centre_s) / bump_sigma_s) ** 2)
+        features[window] += bump[:, None].astype(np.float32) * directions[classes.index(event["label"])]
     return features
+
+
+def write_features(
+    folder: str, game: str, events: Mapping[int, Sequence[dict]], durations: Mapping[int, int], *,
+    feature_kinds: Sequence[str], seed: int, classes: Sequence[str] = CLASSES_V2, key: str = "features",
+    bump_sigma_s: float = BUMP_SIGMA_S, set_piece_features: str = "distinct",
+) -> None:
+    """Writes `{1,2}_<kind>.npy` of one game: noise plus each event's class bump (`half_features`).
+
+    events, durations: per half (1, 2), the events (see `half_features`) and the length in seconds.
+    key: names the noise's random stream, so that other generators draw other noise.
+    """
+    for kind in feature_kinds:
+        _, fps = FEATURE_KINDS[kind]
+        directions = class_directions(kind, seed, classes, set_piece_features)
+        for half in (1, 2):
+            features = half_features(
+                _rng(seed, key, game, half, kind), events[half], directions, durations[half] * fps, fps, classes,
+                bump_sigma_s)
+            np.save(os.path.join(folder, f"{half}_{kind}.npy"), features)
+
+
+def check_request(
+    games_per_split: Mapping[str, int], feature_kinds: Sequence[str], *, task: str = "spotting"
+) -> None:
+    """Raises ValueError for an unknown split or feature kind, or more games than the official
+    split of `task` has (zoo.formats.splits)."""
+    for split, count in games_per_split.items():
+        if split not in SPLITS:
+            raise ValueError(f"Unknown split {split!r}; expected one of {SPLITS}")
+        official = len(list_games(split, task))
+        if not 0 <= count <= official:
+            which = "" if task == "spotting" else f"{task} "
+            raise ValueError(f"{split}: {count} games asked, the official {which}split has {official}")
+    for kind in feature_kinds:
+        if kind not in FEATURE_KINDS:
+            raise ValueError(f"Unknown feature kind {kind!r}; expected one of {sorted(FEATURE_KINDS)}")
 
 
 def write_game(
@@ -169,14 +210,8 @@ def write_game(
     os.makedirs(folder, exist_ok=True)
     if with_players:
         write_players(folder, game, events, durations, seed)
-    for kind in feature_kinds:
-        _, fps = FEATURE_KINDS[kind]
-        directions = class_directions(kind, seed, set_piece_features)
-        for half in (1, 2):
-            features = half_features(
-                _rng(seed, "features", game, half, kind), events[half], directions,
-                durations[half] * fps, fps)
-            np.save(os.path.join(folder, f"{half}_{kind}.npy"), features)
+    write_features(folder, game, events, durations, feature_kinds=feature_kinds, seed=seed,
+                   set_piece_features=set_piece_features)
     if with_labels:
         # Official files list the events by half, then by position.
         annotations = sorted(events[1], key=lambda e: int(e["position"])) + sorted(
@@ -231,14 +266,7 @@ def write_soccernet_v2(
     Returns:
       split -> the games written, as `league/season/game` paths relative to `root`.
     """
-    for split, count in games_per_split.items():
-        if split not in SPLITS:
-            raise ValueError(f"Unknown split {split!r}; expected one of {SPLITS}")
-        if not 0 <= count <= len(list_games(split)):
-            raise ValueError(f"{split}: {count} games asked, the official split has {len(list_games(split))}")
-    for kind in feature_kinds:
-        if kind not in FEATURE_KINDS:
-            raise ValueError(f"Unknown feature kind {kind!r}; expected one of {sorted(FEATURE_KINDS)}")
+    check_request(games_per_split, feature_kinds)
     if half_seconds < 10 or events_per_half < 1:
         raise ValueError("half_seconds must be >= 10 and events_per_half >= 1")
     if set_piece_features not in SET_PIECE_FEATURES:

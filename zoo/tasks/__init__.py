@@ -21,6 +21,9 @@ _REGISTRY = {
     "jersey_pseudo_labels": "zoo.tasks.jersey_pseudo_labels",
     "tracking": "zoo.tasks.tracking",
     "tracking_detector": "zoo.tasks.tracking_detector",
+    "caption_spotting": "zoo.tasks.caption_spotting",
+    "captioning": "zoo.tasks.captioning",
+    "calibration": "zoo.tasks.calibration",
 }
 
 
