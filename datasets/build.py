@@ -5,10 +5,12 @@
     python -m soccernet_datasets.build soccernet_ball/2025 --manual_dir /path/to/ball2025 \
         [--frame_count tail]
 
-Datasets: soccernet_v2_features/<features>, soccernet_caption/<features> (needs Java: the captions
-are tokenized as the captioning metric tokenizes them), soccernet_reid, soccernet_ball/<2023|2024|2025|
-v2_video|2023_720p|2024_720p|2025_720p>, soccernet_tracking/<frames|sequences>,
-soccernet_jersey/valid<P> (P % of the train tracklets held out as valid, 0..50; valid30 by default).
+Datasets: soccernet_v2_features/<features>, soccernet_v2_calibration/<features>,
+soccernet_caption/<features> (needs Java: the captions are tokenized as the captioning metric
+tokenizes them), soccernet_reid, soccernet_ball/<2023|2024|2025|v2_video|2023_720p|2024_720p|2025_720p>,
+soccernet_tracking/<frames|sequences>,
+soccernet_jersey/valid<P> (P % of the train tracklets held out as valid, 0..50; valid30 by default),
+soccernet_calibration.
 
 (also installed as `zoo-build-dataset`). The output is array_record, read back with
 `zoo.data.tfds_sources.data_source` or `tfds.data_source`.

@@ -76,19 +76,23 @@ def test_beam_search_on_a_hand_checked_case():
     np.testing.assert_allclose(score[0], math.log(0.36) / (7 / 6), rtol=1e-5)
 
 
-def random_tables(seed: int, rows: int, vocab: int = 6, scale: float = 2.0) -> np.ndarray:
+# The random cases share one shape, so that their searches compile once for the module.
+ROWS, MAX_LENGTH = 16, 12
+
+
+def random_tables(seed: int, rows: int = ROWS, vocab: int = 6, scale: float = 2.0) -> np.ndarray:
     return np.random.default_rng(seed).normal(size=(rows, vocab, vocab)) * scale
 
 
 def test_beam_width_one_is_greedy_search():
-    tables = random_tables(0, rows=16)
+    tables = random_tables(0)
     tables[:4, :, END] -= 20  # these rows never end: cut at the maximum length
-    greedy_tokens, greedy_log_prob = search(tables, max_length=7)
-    beam_tokens, beam_score = search(tables, beam_width=1, max_length=7)
+    greedy_tokens, greedy_log_prob = search(tables, max_length=MAX_LENGTH)
+    beam_tokens, beam_score = search(tables, beam_width=1, max_length=MAX_LENGTH)
     np.testing.assert_array_equal(beam_tokens, greedy_tokens)
     np.testing.assert_allclose(beam_score, greedy_log_prob, rtol=1e-6)
     lengths = [len(words(row)) for row in np.asarray(greedy_tokens)]
-    assert max(lengths) == 7 and min(lengths) < 7  # both cut and ended captions
+    assert max(lengths) == MAX_LENGTH and min(lengths) < MAX_LENGTH  # both cut and ended captions
 
 
 def best_by_enumeration(table: np.ndarray, max_length: int, alpha: float) -> tuple[tuple[int, ...], float]:
@@ -126,26 +130,24 @@ def test_a_beam_as_wide_as_every_prefix_is_exhaustive_search(alpha):
 
 
 def test_one_compilation_serves_every_caption_length():
-    max_length = 12
-
     lengths = set()
-    before = search._cache_size()
+    search.clear_cache()
     for seed in range(6):
-        tables = random_tables(seed, rows=5)
+        tables = random_tables(seed)
         tables[:, :, END] += seed - 2.5  # from captions that never end to two-word captions
         for beam_width in (None, 3):
-            tokens = search(tables, beam_width=beam_width, max_length=max_length)[0]
+            tokens = search(tables, beam_width=beam_width, max_length=MAX_LENGTH)[0]
             lengths.update(len(words(row)) for row in np.asarray(tokens))
     assert len(lengths) >= 4, lengths
-    assert search._cache_size() - before == 2  # one compilation for greedy, one for the beam
+    assert search._cache_size() == 2  # one compilation for greedy, one for the beam
 
 
 def test_never_banned_tokens_nor_an_empty_caption_and_padding_after_the_end():
-    tables = random_tables(2, rows=32)
+    tables = random_tables(2)
     tables[:, :, list(BANNED)] += 10  # the most likely tokens, were they allowed
     tables[:, START, END] += 10  # and an immediate end
     for beam_width in (None, 3):
-        tokens = np.asarray(search(tables, beam_width=beam_width, max_length=8)[0])
+        tokens = np.asarray(search(tables, beam_width=beam_width, max_length=MAX_LENGTH)[0])
         assert not np.isin(tokens[:, 0], (*BANNED, END)).any()
         for row in tokens:
             ended = np.flatnonzero(row == END)

@@ -9,8 +9,7 @@ The baseline trains the captioner first (evaluated at the end on the ground-trut
 spots", reported as oracle_METEOR@30 ...), then the comment spotter from the captioner's encoder,
 then evaluates the two as a pipeline (METEOR@30 ...). `python -m zoo.predict captioning
 --checkpoint runs/captioner --spotter runs/spotter --features 1_x.npy 2_x.npy --out
-results_dense_captioning.json`
-captions one game.
+results_dense_captioning.json` captions one game. docs/captioning.md has the details.
 
 Arguments after the colon: `synthetic` (the default without real data, trains in minutes on 2 CPU
 cores), `tiny` (seconds, for tests), `baseline` (the official recipe on real data: Baidu features
@@ -83,6 +82,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
         config.model.projection_dim = 16  # exercise the projection path on 512-d input
         config.model.embed_dim = 16
         config.model.hidden_dim = 32
+        config.model.num_layers = 1  # compile time: the tests' end-to-end compiles this model four ways
         config.model.num_heads = 2
         config.model.mlp_dim = 64
         config.model.max_length = 24

@@ -7,18 +7,24 @@
     python -m zoo.convert --arch parseq_digits --input parseq-bb5792a6.pt --output weights/parseq_digits
     python -m zoo.convert --arch simplebaseline_resnet50 --input pose_resnet_50_256x192.pth.tar --output weights/pose_r50
     python -m zoo.convert --arch yolox_x --input bytetrack_x_mot20.pth.tar --output weights/bytetrack_x_mot20
+    python -m zoo.convert --arch keras_resnet152 --input resnet152_weights_tf_dim_ordering_tf_kernels.h5 \
+        --output weights/keras_resnet152
+    python -m zoo.convert --arch pnlcalib --input SV_kp --lines-input SV_lines --output weights/pnlcalib
+    python -m zoo.convert --arch hrnet_w48 --input hrnet_w48.safetensors --output weights/hrnet_w48
     python train.py --config configs/reid/<model>.py --workdir runs/x --config.init_from=weights/resnet50
 
 The output folder holds `state`, an orbax PyTree {"params": {"backbone": ...}, "model_state":
 {"batch_stats": {"backbone": ...}}} in the module names of `ReidModel` (ResNet-50, OSNet-AIN) or
 of `E2ESpot` / `TDEED` (timm RegNetY: only the backbone; the temporal shifts, temporal model and
-heads stay freshly initialised), or of the jersey stages: `resnet18` / `resnet34` (a torchvision
+heads stay freshly initialised), or of `PitchHeatmapNet` (the published calibration HRNets, or
+timm's ImageNet HRNet for both backbones), or of the jersey stages: `resnet18` / `resnet34` (a torchvision
 trunk as `backbone`, for the legibility classifier), `legibility_resnet34` (Koshkina & Elder's
 classifier, trunk and fc), `parseq` (the published PARSeq-S, 94 characters) and `parseq_digits`
 (its digit rows and 2 positions, for configs/jersey/parseq.py), `simplebaseline_<resnet>` and
-`vitpose_<size>` (`HeatmapPose`). `zoo.train.checkpoint.load_params` reads it as one step
-directory. Every checkpoint key is either converted or reported as dropped; a key the converter
-does not know is an error. Inputs are `.pth` / `.pth.tar` / `.bin` (torch.load) or `.safetensors`.
+`vitpose_<size>` (`HeatmapPose`); or, from a Keras `.h5` ImageNet weights file, the `KerasResNet`
+of the official SoccerNet ResNet-TF2 features (`zoo.features`). `zoo.train.checkpoint.load_params`
+reads it as one step directory. Every checkpoint key is either converted or reported as dropped; a
+key the converter does not know is an error. Inputs are `.pth` / `.pth.tar` / `.bin` (torch.load) or `.safetensors`.
 """
 
 from __future__ import annotations
@@ -34,7 +40,9 @@ import jax.numpy as jnp
 import numpy as np
 import orbax.checkpoint as ocp
 
+from zoo.convert.keras_resnet import convert_keras_resnet
 from zoo.convert.timm_regnet import convert_regnet
+from zoo.convert.torch_hrnet import convert_published, convert_timm_hrnet
 from zoo.convert.torch_osnet import convert_osnet_ain
 from zoo.convert.torch_parseq import convert_parseq
 from zoo.convert.torch_pose import convert_pose
@@ -46,10 +54,14 @@ from zoo.models.pose import VITPOSE
 from zoo.models.regnet import REGNETY
 from zoo.models.reid_head import OSNET_AIN_CHANNELS
 
+# Calibration: the published keypoint (+ line) HRNets, or timm's ImageNet HRNet backbones.
+HRNET_ARCHS = ("pnlcalib", "hrnet_w18", "hrnet_w32", "hrnet_w48", "hrnet_w64")
 JERSEY_ARCHS = ("resnet18", "resnet34", "legibility_resnet34", "parseq", "parseq_digits",
                 *(f"simplebaseline_resnet{d}" for d in (18, 34, 50, 101)),
                 *(f"vitpose_{size.removeprefix('vit_')}" for size in VITPOSE))
-ARCHS = ("resnet50", "osnet_ain", *OSNET_AIN_CHANNELS, *REGNETY, *JERSEY_ARCHS, *YOLOX_ARCHS)
+KERAS_ARCHS = ("keras_resnet50", "keras_resnet101", "keras_resnet152")  # from Keras .h5 files
+ARCHS = ("resnet50", "osnet_ain", *OSNET_AIN_CHANNELS, *REGNETY, *JERSEY_ARCHS, *YOLOX_ARCHS,
+         *HRNET_ARCHS, *KERAS_ARCHS)
 # safetensors dtype names -> numpy; BF16 is widened to float32 by hand (numpy has no bfloat16).
 SAFETENSORS_DTYPES = {
     "F64": np.float64, "F32": np.float32, "F16": np.float16, "I64": np.int64, "I32": np.int32,
@@ -119,8 +131,21 @@ def load_checkpoint(path: str) -> Any:
     return load_torch_checkpoint(path)
 
 
-def convert(arch: str, checkpoint: Any, *, num_classes: int | None = None) -> Conversion:
+def convert(arch: str, checkpoint: Any, *, num_classes: int | None = None,
+            lines_checkpoint: Any = None) -> Conversion:
     """Dispatches to the converter of `arch` (one of ARCHS)."""
+    if arch in HRNET_ARCHS:
+        if num_classes is not None:
+            raise ValueError(f"--num-classes does not apply to {arch}.")
+        if arch == "pnlcalib":
+            return convert_published(checkpoint, lines_checkpoint)
+        if lines_checkpoint is not None:
+            raise ValueError("--lines-input applies to --arch pnlcalib only.")
+        conversion = convert_timm_hrnet(checkpoint)
+        width = conversion.variables["params"]["keypoints"]["stage2_0"]["branches_0_0"]["conv1"]["kernel"].shape[-1]
+        if f"hrnet_w{width}" != arch:
+            raise ValueError(f"The checkpoint is an HRNet-W{width}, not {arch}.")
+        return conversion
     if arch in REGNETY:
         if num_classes is not None:
             raise ValueError(f"--num-classes does not apply to {arch}: its ImageNet classifier is always dropped.")
@@ -176,9 +201,19 @@ def write_checkpoint(conversion: Conversion, output: str) -> str:
     return state_dir
 
 
-def convert_file(arch: str, input_path: str, output: str, *, num_classes: int | None = None) -> Conversion:
-    """Reads `input_path`, converts it for `arch`, writes `output/state`."""
-    conversion = convert(arch, load_checkpoint(input_path), num_classes=num_classes)
+def convert_file(arch: str, input_path: str, output: str, *, num_classes: int | None = None,
+                 lines_path: str | None = None) -> Conversion:
+    """Reads `input_path` (and `lines_path`), converts it for `arch`, writes `output/state`."""
+    if arch in KERAS_ARCHS:
+        if num_classes is not None or lines_path:
+            raise ValueError(f"--num-classes and --lines-input do not apply to {arch}: its ImageNet "
+                             "classifier is always dropped.")
+        conversion = convert_keras_resnet(input_path, arch=arch.removeprefix("keras_"))
+        write_checkpoint(conversion, output)
+        return conversion
+    lines = load_checkpoint(lines_path) if lines_path else None
+    conversion = convert(arch, load_checkpoint(input_path), num_classes=num_classes,
+                         lines_checkpoint=lines)
     write_checkpoint(conversion, output)
     return conversion
 
@@ -187,13 +222,16 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m zoo.convert", description=__doc__.split("\n\n")[0])
     parser.add_argument("--arch", required=True, choices=ARCHS, help="the network the weights are for")
     parser.add_argument("--input", required=True,
-                        help="a .pth / .pth.tar / .bin PyTorch checkpoint or a .safetensors file")
+                        help="a .pth / .pth.tar / .bin PyTorch checkpoint, a .safetensors file, or a Keras .h5 file")
     parser.add_argument("--output", required=True, help="folder to write; it gets a `state` subfolder")
     parser.add_argument("--num-classes", type=int, default=None,
                         help="keep the identity classifier if it has this many classes (ReID only)")
+    parser.add_argument("--lines-input", default=None,
+                        help="pnlcalib: the line network's checkpoint (--input is the keypoint one)")
     args = parser.parse_args(argv)
     try:
-        conversion = convert_file(args.arch, args.input, args.output, num_classes=args.num_classes)
+        conversion = convert_file(args.arch, args.input, args.output, num_classes=args.num_classes,
+                                  lines_path=args.lines_input)
     except (ImportError, FileNotFoundError, FileExistsError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

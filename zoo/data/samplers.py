@@ -89,3 +89,26 @@ class ActionBatches:
         epoch, position = divmod(int(batch), self.batches_per_epoch)
         start = position * self.batch_size
         return self._stream(epoch)[start : start + self.batch_size].astype(np.int64)
+
+
+class ShuffledBatches:
+    """Every example once per epoch, in a new random order each epoch, `batch_size` per batch.
+
+    The incomplete last batch of an epoch is dropped; a dataset smaller than a batch fills it by
+    repeating its (shuffled) examples.
+    """
+
+    def __init__(self, count: int, *, batch_size: int, seed: int):
+        if count <= 0 or batch_size <= 0:
+            raise ValueError(f"need examples and a positive batch size, got {count} and {batch_size}")
+        self.count, self.batch_size, self.seed = count, batch_size, seed
+        self.batches_per_epoch = max(count // batch_size, 1)
+
+    @functools.lru_cache(maxsize=4)
+    def _epoch(self, epoch: int) -> np.ndarray:
+        order = np.random.default_rng([self.seed, epoch]).permutation(self.count)
+        return np.resize(order, max(self.count, self.batch_size))
+
+    def __getitem__(self, batch: int) -> np.ndarray:
+        epoch, index = divmod(int(batch), self.batches_per_epoch)
+        return self._epoch(epoch)[index * self.batch_size : (index + 1) * self.batch_size]

@@ -298,3 +298,187 @@ def sampled_pitch(
 def mirror_index() -> np.ndarray:
     """[28] int: index in `LINE_CLASSES` of the mirrored class of each class."""
     return np.array([CLASS_INDEX[MIRRORED_CLASS[c]] for c in LINE_CLASSES])
+
+
+# ---------------------------------------------------------------------------------- keypoints
+#
+# The 57 pitch keypoints that the published heatmap calibrators (No Bells Just Whistles,
+# PnLCalib) detect, in the order of their heatmap channels, so that their checkpoints convert
+# channel for channel (the background is channel 57): 30 line-line intersections (corners,
+# T-junctions, goal posts' tops and feet), 6 line-circle intersections, 8 tangent points of the
+# lines from a box corner or a halfway-line end to a circle, and 13 points on the pitch's long
+# axis or on the centre circle (penalty marks, arc apexes, the centre, circle points at 45
+# degrees). Coordinates come from the pitch model here; the published list has 61.5 for the
+# centre circle's right apex (x = 9.0 in this frame) where the circle passes at 9.15.
+
+_AXIS_POINTS = {
+    # name -> (x, y) on the pitch plane, for the points that are no official key point.
+    "L_PENALTY_AREA_MAIN_LINE_CENTER": ("L", PENALTY_AREA_LENGTH, 0.0),
+    "R_PENALTY_AREA_MAIN_LINE_CENTER": ("R", PENALTY_AREA_LENGTH, 0.0),
+    "L_PENALTY_ARC_APEX": ("L", GOAL_LINE_TO_PENALTY_MARK + CENTER_CIRCLE_RADIUS, 0.0),
+    "R_PENALTY_ARC_APEX": ("R", GOAL_LINE_TO_PENALTY_MARK + CENTER_CIRCLE_RADIUS, 0.0),
+}
+# (name, how it is defined): an official key point name, ("tangent", circle centre key point,
+# external point key point, side) with side the sign of y of the tangent point relative to the
+# circle centre, ("circle", angle in degrees) on the centre circle, or ("axis", ...) above.
+KEYPOINT_NAMES: tuple[str, ...] = (
+    "TL_PITCH_CORNER",
+    "T_TOUCH_AND_HALFWAY_LINES_INTERSECTION",
+    "TR_PITCH_CORNER",
+    "L_PENALTY_AREA_TL_CORNER",
+    "L_PENALTY_AREA_TR_CORNER",
+    "R_PENALTY_AREA_TL_CORNER",
+    "R_PENALTY_AREA_TR_CORNER",
+    "L_GOAL_AREA_TL_CORNER",
+    "L_GOAL_AREA_TR_CORNER",
+    "R_GOAL_AREA_TL_CORNER",
+    "R_GOAL_AREA_TR_CORNER",
+    "L_GOAL_TR_POST",
+    "L_GOAL_BR_POST",
+    "R_GOAL_BL_POST",
+    "R_GOAL_TL_POST",
+    "L_GOAL_TL_POST",
+    "L_GOAL_BL_POST",
+    "R_GOAL_BR_POST",
+    "R_GOAL_TR_POST",
+    "L_GOAL_AREA_BL_CORNER",
+    "L_GOAL_AREA_BR_CORNER",
+    "R_GOAL_AREA_BL_CORNER",
+    "R_GOAL_AREA_BR_CORNER",
+    "L_PENALTY_AREA_BL_CORNER",
+    "L_PENALTY_AREA_BR_CORNER",
+    "R_PENALTY_AREA_BL_CORNER",
+    "R_PENALTY_AREA_BR_CORNER",
+    "BL_PITCH_CORNER",
+    "B_TOUCH_AND_HALFWAY_LINES_INTERSECTION",
+    "BR_PITCH_CORNER",
+    "TL_16M_LINE_AND_PENALTY_ARC_INTERSECTION",
+    "T_HALFWAY_LINE_AND_CENTER_CIRCLE_INTERSECTION",
+    "TR_16M_LINE_AND_PENALTY_ARC_INTERSECTION",
+    "BL_16M_LINE_AND_PENALTY_ARC_INTERSECTION",
+    "B_HALFWAY_LINE_AND_CENTER_CIRCLE_INTERSECTION",
+    "BR_16M_LINE_AND_PENALTY_ARC_INTERSECTION",
+    "TL_PENALTY_ARC_TANGENT_POINT",
+    "TL_CENTER_CIRCLE_TANGENT_POINT",
+    "TR_CENTER_CIRCLE_TANGENT_POINT",
+    "TR_PENALTY_ARC_TANGENT_POINT",
+    "BL_PENALTY_ARC_TANGENT_POINT",
+    "BL_CENTER_CIRCLE_TANGENT_POINT",
+    "BR_CENTER_CIRCLE_TANGENT_POINT",
+    "BR_PENALTY_ARC_TANGENT_POINT",
+    "L_PENALTY_MARK",
+    "L_PENALTY_AREA_MAIN_LINE_CENTER",
+    "L_PENALTY_ARC_APEX",
+    "TL_CENTER_CIRCLE_45",
+    "TR_CENTER_CIRCLE_45",
+    "L_CENTER_CIRCLE_APEX",
+    "CENTER_MARK",
+    "R_CENTER_CIRCLE_APEX",
+    "BL_CENTER_CIRCLE_45",
+    "BR_CENTER_CIRCLE_45",
+    "R_PENALTY_ARC_APEX",
+    "R_PENALTY_AREA_MAIN_LINE_CENTER",
+    "R_PENALTY_MARK",
+)
+NUM_KEYPOINTS = len(KEYPOINT_NAMES)
+KEYPOINT_INDEX: Mapping[str, int] = types.MappingProxyType(
+    {name: i for i, name in enumerate(KEYPOINT_NAMES)}
+)
+# Tangent points: (circle centre key point, key point the tangent line passes through).
+_TANGENTS = {
+    "TL_PENALTY_ARC_TANGENT_POINT": ("L_PENALTY_MARK", "L_PENALTY_AREA_TR_CORNER"),
+    "TR_PENALTY_ARC_TANGENT_POINT": ("R_PENALTY_MARK", "R_PENALTY_AREA_TL_CORNER"),
+    "BL_PENALTY_ARC_TANGENT_POINT": ("L_PENALTY_MARK", "L_PENALTY_AREA_BR_CORNER"),
+    "BR_PENALTY_ARC_TANGENT_POINT": ("R_PENALTY_MARK", "R_PENALTY_AREA_BL_CORNER"),
+    "TL_CENTER_CIRCLE_TANGENT_POINT": ("CENTER_MARK", "T_TOUCH_AND_HALFWAY_LINES_INTERSECTION"),
+    "TR_CENTER_CIRCLE_TANGENT_POINT": ("CENTER_MARK", "T_TOUCH_AND_HALFWAY_LINES_INTERSECTION"),
+    "BL_CENTER_CIRCLE_TANGENT_POINT": ("CENTER_MARK", "B_TOUCH_AND_HALFWAY_LINES_INTERSECTION"),
+    "BR_CENTER_CIRCLE_TANGENT_POINT": ("CENTER_MARK", "B_TOUCH_AND_HALFWAY_LINES_INTERSECTION"),
+}
+
+
+def _tangent_points(center: np.ndarray, through: np.ndarray, radius: float) -> np.ndarray:
+    """The two points [2, 3] where the tangents from `through` touch the circle of the plane."""
+    offset = through[:2] - center[:2]
+    distance = np.hypot(*offset)
+    spread = np.arccos(radius / distance)
+    angle = np.arctan2(offset[1], offset[0])
+    angles = np.array([angle - spread, angle + spread])
+    return np.stack(
+        [center[0] + radius * np.cos(angles), center[1] + radius * np.sin(angles), np.zeros(2)], -1
+    )
+
+
+def keypoints(pitch: Pitch = Pitch()) -> np.ndarray:
+    """World coordinates [57, 3] of `KEYPOINT_NAMES` (metres; post tops at z = -goal height)."""
+    named = pitch.key_points()
+    half_length = pitch.length / 2.0
+    radius = CENTER_CIRCLE_RADIUS
+    diagonal = radius / np.sqrt(2.0)
+    named["TL_CENTER_CIRCLE_45"] = np.array([-diagonal, -diagonal, 0.0])
+    named["TR_CENTER_CIRCLE_45"] = np.array([diagonal, -diagonal, 0.0])
+    named["BL_CENTER_CIRCLE_45"] = np.array([-diagonal, diagonal, 0.0])
+    named["BR_CENTER_CIRCLE_45"] = np.array([diagonal, diagonal, 0.0])
+    named["L_CENTER_CIRCLE_APEX"] = np.array([-radius, 0.0, 0.0])
+    named["R_CENTER_CIRCLE_APEX"] = np.array([radius, 0.0, 0.0])
+    for name, (side, from_goal_line, y) in _AXIS_POINTS.items():
+        x = -half_length + from_goal_line if side == "L" else half_length - from_goal_line
+        named[name] = np.array([x, y, 0.0])
+    for name, (center, through) in _TANGENTS.items():
+        touching = _tangent_points(named[center], named[through], radius)
+        # Of the two tangent points, the one nearer the pitch centre (x) for the penalty arcs,
+        # the one on the left (-x) or right (+x) for the centre circle, as the name says.
+        if "PENALTY_ARC" in name:
+            pick = np.argmin(np.abs(touching[:, 0]))
+        else:
+            pick = np.argmin(touching[:, 0]) if name[1] == "L" else np.argmax(touching[:, 0])
+        named[name] = touching[pick]
+    return np.stack([named[name] for name in KEYPOINT_NAMES])
+
+
+def _reflection_index(world: np.ndarray, reflect: np.ndarray) -> np.ndarray:
+    """Index of each point's image under a reflection (diagonal `reflect`) among the points."""
+    images = world * reflect
+    distance = np.linalg.norm(images[:, None] - world[None], axis=-1)
+    index = np.argmin(distance, axis=1)
+    if not np.allclose(distance[np.arange(len(world)), index], 0.0, atol=1e-9):
+        raise AssertionError("the point set is not symmetric under the reflection")
+    return index
+
+
+# Reflections of the world that map the pitch onto itself. A horizontal image flip is the view
+# of the pitch mirrored across the halfway line (x -> -x; the camera stays on its touch line),
+# so flips swap left and right but keep top and bottom.
+FLIP_REFLECTION = np.array([-1.0, 1.0, 1.0])
+
+# The 23 straight elements, in `LINE_CLASSES` order: the classes of the line heatmap head
+# (the published line networks use the same list; the background is channel 23).
+LINE_HEAD_CLASSES: tuple[str, ...] = tuple(c for c in LINE_CLASSES if c in STRAIGHT_ELEMENTS)
+
+
+def keypoint_flip_index(pitch: Pitch = Pitch()) -> np.ndarray:
+    """[57] int: the keypoint each keypoint becomes in a horizontally flipped image."""
+    return _reflection_index(keypoints(pitch), FLIP_REFLECTION)
+
+
+def line_flip_index(classes: tuple[str, ...] = LINE_CLASSES, pitch: Pitch = Pitch()) -> np.ndarray:
+    """[len(classes)] int: the class each class becomes in a horizontally flipped image.
+
+    Straight elements map to the element with the reflected extremities (the left goal's left
+    post becomes the right goal's right post), circles to the reflected circle, and the two
+    unknown classes to themselves.
+    """
+    elements = pitch.straight_elements()
+    ends = {
+        name: frozenset(tuple(np.round(p, 6)) for p in pair) for name, pair in elements.items()
+    }
+    by_ends = {value: name for name, value in ends.items()}
+    image_of = {"Circle central": "Circle central", "Circle left": "Circle right",
+                "Circle right": "Circle left", **{c: c for c in UNKNOWN_CLASSES}}
+    for name, (a, b) in elements.items():
+        reflected = frozenset(
+            tuple(np.round(p * FLIP_REFLECTION, 6) + 0.0) for p in (a, b)
+        )
+        image_of[name] = by_ends[reflected]
+    index = {c: i for i, c in enumerate(classes)}
+    return np.array([index[image_of[c]] for c in classes])

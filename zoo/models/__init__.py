@@ -24,12 +24,15 @@ _REGISTRY = {
     "e2e_spot": "e2e_spot:E2ESpot",
     "tdeed": "tdeed:TDEED",
     "reid": "reid_head:ReidModel",
+    "calf": "calf:CALF",
+    "astra": "astra:ASTRA",
     "heatmap_pose": "pose:HeatmapPose",
     "resnet_classifier": "resnet:ResNetClassifier",
     "parseq": "parseq:PARSeq",
     "crnn": "crnn:CRNN",
     "yolox": "yolox:YOLOX",
     "captioner": "captioner:Captioner",
+    "pitch_heatmaps": "pitch_heatmaps:PitchHeatmapNet",
 }
 
 

@@ -100,7 +100,7 @@ class Bottleneck(nn.Module):
 
 
 class BasicBlock(nn.Module):
-    """3x3 (strided) -> 3x3, each with BatchNorm, plus the shortcut (ResNet-18/34).
+    """3x3 (strided) -> 3x3, each with BatchNorm, plus the shortcut (ResNet-18/34, HRNet branches).
 
     Attributes:
       planes: output channels.
@@ -145,12 +145,15 @@ class ResNet(nn.Module):
         strong baseline (Luo et al. 2019), 2 is the ImageNet network.
       width: channels of the stem and the first stage (64 in every torchvision ResNet; smaller
         widths make CPU-sized variants that no ImageNet checkpoint fits).
+      return_stages: return the stem (after conv1/bn1/relu, stride 2) and every stage's output
+        instead of the last map, for feature pyramids.
       remat: recompute each block in the backward pass (zoo.models.remat).
 
     Call: images [batch, height, width, 3] (normalised) -> feature map
       [batch, height / (8 * last_stride), width / (8 * last_stride), channels] with channels
       8 * width for basic blocks (512) and 32 * width for bottlenecks (2048), sizes rounded up at
-      every stride, as PyTorch does with these paddings.
+      every stride, as PyTorch does with these paddings; with return_stages, the list [stem,
+      stage1, ..., stage4] at strides 2, 4, 8, 16, 8 * last_stride.
     """
 
     stage_sizes: Sequence[int] = (3, 4, 6, 3)
@@ -158,9 +161,10 @@ class ResNet(nn.Module):
     block: str = "bottleneck"
     width: int = 64
     remat: bool = False
+    return_stages: bool = False
 
     @nn.compact
-    def __call__(self, images: jax.Array, *, train: bool) -> jax.Array:
+    def __call__(self, images: jax.Array, *, train: bool) -> jax.Array | list[jax.Array]:
         if self.block not in ("bottleneck", "basic"):
             raise ValueError(f"Unknown ResNet block {self.block!r}; expected 'bottleneck' or 'basic'.")
         # the train flag is positional: remat needs it static (argument 2, counting self)
@@ -168,13 +172,15 @@ class ResNet(nn.Module):
                                   static_argnums=(2,))
         x = conv(self.width, 7, 2, name="conv1")(images)
         x = nn.relu(batch_norm(train, "bn1")(x))
+        stages = [x]
         x = max_pool_3x3_s2(x)
         strides = (1, 2, 2, self.last_stride)
         for stage, (blocks, stride) in enumerate(zip(self.stage_sizes, strides)):
             planes = self.width * 2**stage
             for block in range(blocks):
                 x = block_class(planes, stride if block == 0 else 1, name=f"layer{stage + 1}_{block}")(x, train)
-        return x
+            stages.append(x)
+        return stages if self.return_stages else x
 
 
 def resnet(depth: str, **kwargs) -> ResNet:

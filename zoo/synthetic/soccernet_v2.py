@@ -11,6 +11,14 @@ kind), and around each event the features get that direction times a Gaussian bu
 3.5 s wide at half height, half as strong for "not shown" events) on top of unit Gaussian noise.
 One frame alone is a noisy cue; a few seconds of context spot the class to the second.
 
+With `with_players`, each half also gets the 2 fps camera calibrations and player detections of
+the official `{1,2}_field_calib_ccbv.json` and `{1,2}_player_boundingbox_maskrcnn.json`, whose
+player layouts carry the signal of the patterned classes (`zoo.synthetic.soccernet_v2_players`).
+With `set_piece_features="shared"`, the set pieces those layouts tell apart (penalty, kick-off,
+throw-in, direct free-kick, corner) share one feature direction: the features then say that a
+restart happens and when, and only the players say which one, as a broadcast frame's global
+features are vague about it while the player positions are not.
+
     python -m zoo.synthetic.soccernet_v2 --root /tmp/soccernet --games train=6,valid=2,test=2,challenge=1
 """
 
@@ -27,8 +35,10 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from zoo.cli import user_errors
+from zoo.formats import frame_detections
 from zoo.formats.splits import SPLITS, list_games
 from zoo.formats.spotting import CLASSES_V2, FEATURE_KINDS, LABEL_FILE
+from zoo.synthetic import soccernet_v2_players as players
 
 DEFAULT_GAMES_PER_SPLIT: Mapping[str, int] = types.MappingProxyType(
     {"train": 6, "valid": 2, "test": 2, "challenge": 1})
@@ -48,6 +58,10 @@ NOT_SHOWN_AMPLITUDE = 2.5  # "not shown" events are off screen, so their cue is 
 BUMP_SIGMA_S = 1.5  # temporal standard deviation of the bump: ~3.5 s wide at half height
 NOT_SHOWN_FRACTION = 0.1
 TEAMS = ("home", "away", "not applicable")
+# The set pieces the player layouts tell apart, sharing a feature direction with "shared".
+SET_PIECES = ("Penalty", "Kick-off", "Throw-in", "Direct free-kick", "Corner")
+SET_PIECE_FEATURES = ("distinct", "shared")
+PLAYERS_FPS = 2  # the official calibration and detection files are at 2 fps
 TEAM_PROBABILITIES = (0.45, 0.45, 0.1)
 
 _GAME_NAME = re.compile(
@@ -61,11 +75,19 @@ def _rng(seed: int, *keys: str | int) -> np.random.Generator:
     return np.random.default_rng(np.random.SeedSequence(words))
 
 
-def class_directions(kind: str, seed: int = 0, classes: Sequence[str] = CLASSES_V2) -> np.ndarray:
-    """The unit direction of each class in the feature space of `kind`: float32 `[classes, dim]`."""
+def class_directions(kind: str, seed: int = 0, classes: Sequence[str] = CLASSES_V2,
+                     set_piece_features: str = "distinct") -> np.ndarray:
+    """The unit direction of each class in the feature space of `kind`: float32 `[classes, dim]`.
+
+    With set_piece_features="shared", the classes of `SET_PIECES` all take the first one's.
+    """
+    if set_piece_features not in SET_PIECE_FEATURES:
+        raise ValueError(f"set_piece_features must be one of {SET_PIECE_FEATURES}, got {set_piece_features!r}")
     dim, _ = FEATURE_KINDS[kind]
     directions = _rng(seed, "directions", kind).standard_normal((len(classes), dim))
     directions /= np.linalg.norm(directions, axis=1, keepdims=True)
+    if set_piece_features == "shared":
+        directions[[list(classes).index(c) for c in SET_PIECES]] = directions[list(classes).index(SET_PIECES[0])]
     return directions.astype(np.float32)
 
 
@@ -134,7 +156,7 @@ def half_features(
 def write_features(
     folder: str, game: str, events: Mapping[int, Sequence[dict]], durations: Mapping[int, int], *,
     feature_kinds: Sequence[str], seed: int, classes: Sequence[str] = CLASSES_V2, key: str = "features",
-    bump_sigma_s: float = BUMP_SIGMA_S,
+    bump_sigma_s: float = BUMP_SIGMA_S, set_piece_features: str = "distinct",
 ) -> None:
     """Writes `{1,2}_<kind>.npy` of one game: noise plus each event's class bump (`half_features`).
 
@@ -143,7 +165,7 @@ def write_features(
     """
     for kind in feature_kinds:
         _, fps = FEATURE_KINDS[kind]
-        directions = class_directions(kind, seed, classes)
+        directions = class_directions(kind, seed, classes, set_piece_features)
         for half in (1, 2):
             features = half_features(
                 _rng(seed, key, game, half, kind), events[half], directions, durations[half] * fps, fps, classes,
@@ -177,6 +199,8 @@ def write_game(
     half_seconds: int = 300,
     events_per_half: int = 24,
     seed: int = 0,
+    with_players: bool = False,
+    set_piece_features: str = "distinct",
 ) -> str:
     """Writes one game folder; returns its path. The content depends only on (game, seed, sizes)."""
     rng = _rng(seed, "game", game)
@@ -184,7 +208,10 @@ def write_game(
     events = {half: _events(rng, half, durations[half], events_per_half) for half in (1, 2)}
     folder = os.path.join(os.fspath(root), game)
     os.makedirs(folder, exist_ok=True)
-    write_features(folder, game, events, durations, feature_kinds=feature_kinds, seed=seed)
+    if with_players:
+        write_players(folder, game, events, durations, seed)
+    write_features(folder, game, events, durations, feature_kinds=feature_kinds, seed=seed,
+                   set_piece_features=set_piece_features)
     if with_labels:
         # Official files list the events by half, then by position.
         annotations = sorted(events[1], key=lambda e: int(e["position"])) + sorted(
@@ -192,6 +219,22 @@ def write_game(
         with open(os.path.join(folder, LABEL_FILE), "w") as f:
             json.dump({**game_header(game), "annotations": annotations}, f, indent=4)
     return folder
+
+
+def write_players(
+    folder: str, game: str, events: Mapping[int, list[dict]], durations: Mapping[int, int], seed: int
+) -> None:
+    """Writes the calibration and player-detection files of both halves of a game folder."""
+    sides = _rng(seed, "sides", game)
+    home_sign = float(sides.choice([-1.0, 1.0]))
+    shirts = players.team_colours(_rng(seed, "kits", game))
+    for half in (1, 2):
+        rng = _rng(seed, "players", game, half)
+        sign = home_sign if half == 1 else -home_sign  # ends swap at half time
+        scene = players.half_scene(rng, events[half], durations[half] * PLAYERS_FPS, PLAYERS_FPS, sign)
+        calibration, detections = players.half_detections(rng, scene, shirts, PLAYERS_FPS)
+        frame_detections.write_calibration(frame_detections.calibration_path(folder, half), calibration)
+        frame_detections.write_players(frame_detections.players_path(folder, half), detections)
 
 
 def write_soccernet_v2(
@@ -202,6 +245,8 @@ def write_soccernet_v2(
     half_seconds: int = 300,
     events_per_half: int = 24,
     seed: int = 0,
+    with_players: bool = False,
+    set_piece_features: str = "distinct",
 ) -> dict[str, list[str]]:
     """Writes a synthetic SoccerNet-v2 tree under `root`.
 
@@ -214,6 +259,9 @@ def write_soccernet_v2(
       events_per_half: labelled events per half.
       seed: everything is a deterministic function of the seed; a game's files do not depend on
         which other games are written.
+      with_players: also write `{1,2}_field_calib_ccbv.json` and
+        `{1,2}_player_boundingbox_maskrcnn.json` (see the module docstring).
+      set_piece_features: "distinct" (every class its own feature direction) or "shared".
 
     Returns:
       split -> the games written, as `league/season/game` paths relative to `root`.
@@ -221,13 +269,16 @@ def write_soccernet_v2(
     check_request(games_per_split, feature_kinds)
     if half_seconds < 10 or events_per_half < 1:
         raise ValueError("half_seconds must be >= 10 and events_per_half >= 1")
+    if set_piece_features not in SET_PIECE_FEATURES:
+        raise ValueError(f"set_piece_features must be one of {SET_PIECE_FEATURES}, got {set_piece_features!r}")
     written = {}
     for split, count in games_per_split.items():
         written[split] = list(list_games(split)[:count])
         for game in written[split]:
             write_game(
                 root, game, with_labels=split != "challenge", feature_kinds=feature_kinds,
-                half_seconds=half_seconds, events_per_half=events_per_half, seed=seed)
+                half_seconds=half_seconds, events_per_half=events_per_half, seed=seed,
+                with_players=with_players, set_piece_features=set_piece_features)
     return written
 
 
@@ -254,11 +305,15 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--half_seconds", type=int, default=300)
     parser.add_argument("--events_per_half", type=int, default=24)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--with_players", action="store_true",
+                        help="also write the 2 fps calibration and player-detection files")
+    parser.add_argument("--set_piece_features", choices=SET_PIECE_FEATURES, default="distinct")
     parser.add_argument("--verbose", action="store_true", help="show the traceback of errors")
     args = parser.parse_args(argv)
     written = write_soccernet_v2(
         args.root, games_per_split=args.games, feature_kinds=tuple(args.features.split(",")),
-        half_seconds=args.half_seconds, events_per_half=args.events_per_half, seed=args.seed)
+        half_seconds=args.half_seconds, events_per_half=args.events_per_half, seed=args.seed,
+        with_players=args.with_players, set_piece_features=args.set_piece_features)
     for split, games in written.items():
         print(f"{split}: {len(games)} games written under {args.root}")
 

@@ -11,6 +11,7 @@ from zoo.train.task import Task
 # are only needed when it runs.
 _REGISTRY = {
     "action_spotting": "zoo.tasks.action_spotting",
+    "action_spotting_merged": "zoo.tasks.action_spotting_merged",
     "ball_spotting": "zoo.tasks.ball_spotting",
     "reid": "zoo.tasks.reid",
     "jersey_pose": "zoo.tasks.jersey_pose",
@@ -22,6 +23,7 @@ _REGISTRY = {
     "tracking_detector": "zoo.tasks.tracking_detector",
     "caption_spotting": "zoo.tasks.caption_spotting",
     "captioning": "zoo.tasks.captioning",
+    "calibration": "zoo.tasks.calibration",
 }
 
 

@@ -1,20 +1,27 @@
-"""SoccerNet-v2 action spotting on pre-extracted 2 fps features (17 classes, Average-mAP).
+"""SoccerNet-v2 action spotting on pre-extracted features (17 classes, Average-mAP).
 
-Composes the NetVLAD++ model, the baseline's window training (non-overlapping windows with one
-multi-hot label each, background first, binary cross-entropy), sliding-window inference with
-per-class NMS, the official `results_spotting.json` writer and the official-parity Average-mAP.
+One task, several model families, picked by `config.model.name` (`FAMILIES`): NetVLAD++ (here: the
+baseline's window training with one multi-hot label per non-overlapping window, background first,
+binary cross-entropy, and sliding-window inference with per-class NMS), CALF and
+calibration-aware CALF (`zoo.tasks.action_spotting_calf`), ASTRA (`zoo.tasks.action_spotting_astra`).
+Each family gives the model, loss, training data and `predict_split`; the records of every family
+are `HalfSpots`, written here as the official `results_spotting.json` files and scored by the
+official-parity Average-mAP at the official evaluator's 2 fps, with the patterned / fuzzy class
+means of the calibration paper. `python -m zoo.predict action_spotting --video` spots a user's own
+video with a feature-based model (`zoo.features.video_spots`).
 
 Data: the official tree `<league>/<season>/<game>/{1,2}_<features>.npy + Labels-v2.json` given
 by `config.data.manual_dir`, built once into TFDS (array_record) and read through
-`tfds.data_source`. With no manual_dir, a synthetic tree in the same layout is written into the
-workdir and used instead.
+`tfds.data_source` (`zoo.data.feature_halves`). With no manual_dir, a synthetic tree in the same
+layout is written into the workdir and used instead.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import functools
+import importlib
 import os
+import sys
 
 import grain
 import jax
@@ -26,85 +33,25 @@ import scipy.special
 from absl import logging
 
 from zoo import progress
-from zoo.data import tfds_sources
+from zoo.data.feature_halves import Half, read_halves
 from zoo.data.windows import ArraySource, centred_windows, window_indices
 from zoo.formats import spotting as spotting_format
 from zoo.metrics import spotting as spotting_metric
-from zoo.synthetic import soccernet_v2 as synthetic
 import zoo.models
-from zoo.errors import ConfigError
+from zoo.errors import ConfigError, UserError
+from zoo.losses.calf import class_subset
 from zoo.postprocess.nms import greedy_nms
-from zoo.train.task import Models, Scores, Shard, Task, TrainData
+from zoo.train.task import Models, PredictFile, Scores, Shard, Task, TrainData
 
-DATASET = "soccernet_v2_features"
 CLASSES = spotting_format.CLASSES_V2
-
-
-@dataclasses.dataclass(frozen=True)
-class Half:
-    """One half of one game, as read from the dataset."""
-
-    game: str  # league/season/game
-    half: int  # 1 or 2
-    features: np.ndarray  # [frames, dim] float32
-    annotations: tuple[spotting_format.Annotation, ...]  # empty for challenge games
+# The official evaluator reads positions in milliseconds and matches them at 2 frames a second,
+# whatever the rate of the features a model read.
+EVAL_FRAMERATE = 2
+# The calibration paper's split of the classes, scored apart for every model.
+CLASS_SUBSETS = ("patterned", "fuzzy")
 
 
 # ----------------------------------------------------------------------------- data
-
-
-def prepare_data(config: ml_collections.ConfigDict, workdir: str) -> str:
-    """Builds the TFDS dataset once (the synthetic default without manual_dir); returns its data_dir."""
-    workdir = os.path.abspath(workdir)
-    synthetic_config = config.data.synthetic
-    return tfds_sources.prepare_once(
-        f"{DATASET}/{config.data.features}",
-        manual_dir=config.data.manual_dir,
-        data_dir=config.data.data_dir or os.path.join(workdir, "tfds"),
-        synthetic_root=os.path.join(workdir, "synthetic_soccernet_v2"),
-        write_synthetic=functools.partial(
-            synthetic.write_soccernet_v2,
-            games_per_split=synthetic_config.games_per_split.to_dict(),
-            feature_kinds=(config.data.features,), half_seconds=synthetic_config.half_seconds,
-            events_per_half=synthetic_config.events_per_half, seed=synthetic_config.seed,
-        ),
-        description="SoccerNet-v2",
-        sources=(f"**/{spotting_format.LABEL_FILE}", f"**/[12]_{config.data.features}.npy"),
-    )
-
-
-def _annotations(record: dict) -> tuple[spotting_format.Annotation, ...]:
-    found = record["annotations"]
-    return tuple(
-        spotting_format.Annotation(
-            half=int(record["half"]),
-            game_time_s=int(game_time_s),
-            position_ms=None if int(position_ms) < 0 else int(position_ms),
-            label=CLASSES[int(label)],
-            visibility="visible" if bool(visible) else "not shown",
-            team=team.decode() if isinstance(team, bytes) else str(team),
-        )
-        for label, position_ms, game_time_s, visible, team in zip(
-            found["label"], found["position_ms"], found["game_time_s"], found["visible"], found["team"]
-        )
-    )
-
-
-def read_halves(config: ml_collections.ConfigDict, workdir: str, split: str, shard: Shard = Shard()) -> list[Half]:
-    """The halves of a split (this shard of them), in dataset order."""
-    data_dir = prepare_data(config, workdir)
-    source = tfds_sources.data_source(f"{DATASET}/{config.data.features}", split, data_dir=data_dir)
-    halves = []
-    for index in progress.bar(shard.take(range(len(source))), desc=f"read {split}", unit="half", leave=False):
-        record = source[index]
-        game = record["game"]
-        halves.append(Half(
-            game=game.decode() if isinstance(game, bytes) else str(game),
-            half=int(record["half"]),
-            features=np.asarray(record["features"], np.float32),
-            annotations=_annotations(record),
-        ))
-    return halves
 
 
 def window_frames(config: ml_collections.ConfigDict) -> int:
@@ -185,14 +132,16 @@ def loss(logits: jax.Array, batch: dict) -> tuple[jax.Array, dict]:
 
 @dataclasses.dataclass(frozen=True)
 class HalfSpots:
-    """The actions spotted in one half (after NMS), with the half's labels for scoring."""
+    """The actions spotted in one half (after NMS), with the half's labels for scoring: the record
+    of every model family."""
 
     game: str
     half: int
-    frame: np.ndarray  # [N] int64, at the features' frame rate
+    frame: np.ndarray  # [N] int64, at `framerate`
     class_index: np.ndarray  # [N] int64
     confidence: np.ndarray  # [N] float64
     annotations: tuple[spotting_format.Annotation, ...]
+    framerate: float  # of `frame`: the features' (NetVLAD++, CALF) or the model's output rate (ASTRA)
 
 
 def half_scores(predictors, half: Half, *, length: int, chunk: int = 2048) -> np.ndarray:
@@ -209,17 +158,24 @@ def half_scores(predictors, half: Half, *, length: int, chunk: int = 2048) -> np
     return np.concatenate(scores)
 
 
+def spot_half(config: ml_collections.ConfigDict, predictors, half: Half) -> HalfSpots:
+    """Sliding-window scores and per-class NMS of one half (NetVLAD++)."""
+    framerate = config.data.framerate
+    frame, klass, score = greedy_nms(half_scores(predictors, half, length=window_frames(config)),
+                                     window=config.eval.nms_window_seconds * framerate,
+                                     threshold=config.eval.nms_threshold)
+    return HalfSpots(half.game, half.half, frame, klass, score, half.annotations, framerate)
+
+
 def predict_split(config: ml_collections.ConfigDict, workdir: str, models: Models, split: str,
                   shard: Shard) -> list[HalfSpots]:
-    """Sliding-window scores and per-class NMS on this shard's halves of `split`."""
-    length, framerate = window_frames(config), config.data.framerate
-    window = config.eval.nms_window_seconds * framerate
-    records = []
-    for half in progress.bar(read_halves(config, workdir, split, shard), desc=f"spot {split}", unit="half"):
-        frame, klass, score = greedy_nms(half_scores(models.predictors, half, length=length), window=window,
-                                         threshold=config.eval.nms_threshold)
-        records.append(HalfSpots(half.game, half.half, frame, klass, score, half.annotations))
-    return records
+    """`spot_half` on this shard's halves of `split`."""
+    halves = read_halves(config, workdir, split, shard)
+    return [spot_half(config, models.predictors, half)
+            for half in progress.bar(halves, desc=f"spot {split}", unit="half")]
+
+
+# ----------------------------------------------------------------------------- files and scores (all families)
 
 
 def _by_game(records: list[HalfSpots]) -> dict[str, list[HalfSpots]]:
@@ -238,12 +194,19 @@ def _game_spots(halves: list[HalfSpots]) -> dict[str, np.ndarray]:
     }
 
 
+def _framerate(game: str, halves: list[HalfSpots]) -> float:
+    rates = {h.framerate for h in halves}
+    if len(rates) != 1:
+        raise ValueError(f"{game}: halves spotted at different frame rates {sorted(rates)}.")
+    return rates.pop()
+
+
 def write_submission(config: ml_collections.ConfigDict, records: list[HalfSpots], output_dir: str) -> None:
     """`<output_dir>/<league>/<season>/<game>/results_spotting.json` for every game."""
     for game, halves in _by_game(records).items():
         spotting_format.write_predictions(
             os.path.join(output_dir, game, spotting_format.PREDICTION_FILE), url_local=game,
-            framerate=config.data.framerate, classes=CLASSES, **_game_spots(halves))
+            framerate=_framerate(game, halves), classes=CLASSES, **_game_spots(halves))
 
 
 def zip_submission(output_dir: str, zip_path: str) -> None:
@@ -253,38 +216,98 @@ def zip_submission(output_dir: str, zip_path: str) -> None:
 def score(config: ml_collections.ConfigDict, workdir: str, split: str, output_dir: str,
           records: list[HalfSpots]) -> Scores | None:
     """Average-mAP of what was written, for each metric in `config.eval.metrics` (every official
-    key in metrics.json); None for challenge, which ships no labels."""
+    key in metrics.json), with the means over the calibration paper's patterned and fuzzy classes;
+    None for challenge, which ships no labels."""
     if split == "challenge":
         return None
-    framerate = config.data.framerate
     game_labels, game_predictions = [], []
-    for halves in _by_game(records).values():
+    for game, halves in _by_game(records).items():
         spots = _game_spots(halves)
         annotations = [a for h in halves for a in h.annotations]
-        game_labels.append(spotting_metric.label_vectors(annotations, framerate=framerate, classes=CLASSES))
+        game_labels.append(spotting_metric.label_vectors(annotations, framerate=EVAL_FRAMERATE, classes=CLASSES))
         # Score exactly what was written: positions go through the file's millisecond rounding.
-        position_ms = spotting_format.positions_ms(spots["frame"], framerate)
+        position_ms = spotting_format.positions_ms(spots["frame"], _framerate(game, halves))
         game_predictions.append(spotting_metric.prediction_vectors(
             spots["half"], position_ms, spots["class_index"], spots["confidence"],
-            framerate=framerate, num_classes=len(CLASSES)))
+            framerate=EVAL_FRAMERATE, num_classes=len(CLASSES)))
     headline, details = {}, {"classes": list(CLASSES)}
     for metric in config.eval.metrics:
-        scores = spotting_metric.average_map(game_labels, game_predictions, framerate=framerate, metric=metric)
+        scores = spotting_metric.average_map(game_labels, game_predictions, framerate=EVAL_FRAMERATE, metric=metric)
         details[metric] = scores
         for key in ("a_mAP", "a_mAP_visible", "a_mAP_unshown"):
             headline[f"{key}_{metric}"] = float(scores[key])
+        per_class = np.asarray(scores["a_mAP_per_class"], np.float64)
+        for subset in CLASS_SUBSETS:
+            names = class_subset(subset)
+            headline[f"a_mAP_{subset}_{metric}"] = float(np.mean([per_class[CLASSES.index(n)] for n in names]))
     return Scores(headline=headline, details=details)
+
+
+# ----------------------------------------------------------------------------- model families
+
+# config.model.name -> the module of its family (same function names as NetVLAD++'s here);
+# every other model name is NetVLAD++'s family (this module).
+FAMILIES = {"calf": "zoo.tasks.action_spotting_calf", "astra": "zoo.tasks.action_spotting_astra"}
+
+
+def family(config: ml_collections.ConfigDict):
+    """The module with the functions of `config.model.name`'s family."""
+    name = FAMILIES.get(config.model.name)
+    return importlib.import_module(name) if name else sys.modules[__name__]
+
+
+def make_loss(config: ml_collections.ConfigDict):
+    return loss
+
+
+def _dispatch(name: str):
+    def run(config, *args):
+        return getattr(family(config), name)(config, *args)
+
+    run.__name__ = name
+    return run
+
+
+def _check_config(config: ml_collections.ConfigDict) -> None:
+    if "model" not in config or "name" not in config.model:
+        raise ConfigError("config.model.name is missing; expected netvlad_pp, calf or astra.")
+    family(config).check_config(config)
+
+
+def _spot_video(config: ml_collections.ConfigDict, models: Models, args) -> str:
+    from zoo.features.video_spots import spot_video_file
+
+    spot = getattr(family(config), "spot_half", None)
+    if spot is None:
+        raise UserError(f"a {config.model.name} model reads more than features (calibrations, players): "
+                        "it cannot spot a plain video.")
+    return spot_video_file(config, models.predictors, args, predict_half=spot)
+
+
+def _video_arguments(parser) -> None:
+    from zoo.features.video_spots import add_video_arguments
+
+    add_video_arguments(parser)
+
+
+def _check_video_arguments(args) -> None:
+    from zoo.features.video_spots import check_video_arguments
+
+    check_video_arguments(args)
 
 
 TASK = Task(
     name="action_spotting",
-    make_model=make_model,
-    example_inputs=example_inputs,
-    make_loss=lambda config: loss,
-    make_train_data=make_train_data,
-    predict_split=predict_split,
+    make_model=_dispatch("make_model"),
+    example_inputs=_dispatch("example_inputs"),
+    make_loss=_dispatch("make_loss"),
+    make_train_data=_dispatch("make_train_data"),
+    predict_split=_dispatch("predict_split"),
     write_submission=write_submission,
     score=score,
     zip_submission=zip_submission,
-    check_config=check_config,
+    check_config=_check_config,
+    predict_file=PredictFile(
+        add_arguments=_video_arguments, check_args=_check_video_arguments, run=_spot_video,
+        help="the actions of your own video with a feature-based model (official ResNet features, then the model)"),
 )

@@ -1,0 +1,198 @@
+"""Action spotting: CALF's training speed against PyTorch, and the models' learning side by side.
+
+`speed`: CALF (the official benchmark's network: 240-frame chunks of 512-d features, 17 classes,
+15 detections) trained in the zoo's jitted step against tests/torch_calf_reference.py's
+`TorchCALF` (the official layer layout, outputs equal in the tests) with the same loss (the
+context-aware loss and the matched spotting loss, the matching in whole-batch tensor operations as
+the official runs it), Adam 1e-3 (eps 1e-7), on the same random chunks. JAX and PyTorch take turns
+step by step (`benchmarks.timing.time_interleaved`); rates use the median. `--context` times a
+calibration-aware network instead (8 patterned classes, feature multiplier 2).
+
+    python benchmarks/action_spotting.py speed [--batch-size 32] [--context player_graph]
+
+`table`: the models side by side on the same synthetic split with the same metric (tight and
+loose Average-mAP, and the means over the calibration paper's patterned and fuzzy classes),
+trained and untrained, mean ± std over the seeds of `benchmarks/learning.py` runs:
+
+    python benchmarks/learning.py --config configs/action_spotting/calf.py --workdir runs/learning/calf
+    python benchmarks/learning.py --config configs/action_spotting/transformer.py --workdir runs/learning/astra
+    python benchmarks/action_spotting.py table runs/learning/nvpp runs/learning/calf runs/learning/astra ...
+
+The merged calibration-aware model is a pipeline of two trained runs: `python evaluate.py --config
+configs/action_spotting/calf_calibration_merged.py --config.pipeline.patterned=RUN
+--config.pipeline.fuzzy=RUN --workdir runs/merged` prints its row's numbers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import pathlib
+import platform
+import statistics
+import sys
+
+import jax
+import numpy as np
+import optax
+
+REPO = pathlib.Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from benchmarks.timing import package_version, time_interleaved
+from zoo.losses import calf as calf_loss
+from zoo.tasks import action_spotting_calf as family
+from zoo.train import mesh as mesh_lib
+from zoo.train import step as step_lib
+
+# ------------------------------------------------------------------------------------------ speed
+
+
+def random_batch(rng, config, batch_size: int) -> dict:
+    """Random chunks with a few actions each: model inputs, shifts and spotting targets."""
+    t, classes = family.chunk_size(config), family.classes_of(config)
+    k = calf_loss.k_parameters(classes, config.data.framerate)
+    inputs = {name: np.repeat(value, batch_size, 0) for name, value in family.example_inputs(config).items()}
+    inputs = {name: rng.normal(size=v.shape).astype(np.float32) if v.dtype == np.float32
+              else rng.uniform(size=v.shape) < 0.6 for name, v in inputs.items()}
+    if "graph_positions" in inputs:
+        inputs["graph_positions"] = rng.uniform(-50, 50, inputs["graph_positions"].shape).astype(np.float32)
+    shifts, targets = [], []
+    for _ in range(batch_size):
+        events = np.zeros((t, len(classes)), bool)
+        events[rng.integers(0, t, 4), rng.integers(0, len(classes), 4)] = True
+        chunk = calf_loss.frame_shifts(events, k)
+        chunk[:40], chunk[-40:] = -1, -1
+        shifts.append(chunk)
+        targets.append(calf_loss.spotting_targets(chunk, config.model.num_detections)[0])
+    return {"inputs": inputs, "shifts": np.stack(shifts), "targets": np.stack(targets)}
+
+
+def jax_train(config, batch: dict):
+    model = family.make_model(config)
+    tx = optax.adam(config.optimizer.learning_rate, eps=config.optimizer.eps)
+    mesh = mesh_lib.make_mesh()
+    state, shardings = step_lib.init_train_state(model, tx, batch["inputs"], config.seed, mesh)
+    step = step_lib.jit_train_step(model, family.make_loss(config), tx, mesh, shardings)
+    global_batch = mesh_lib.global_batch(batch, mesh)
+    holder = {"state": state}
+
+    def train():
+        holder["state"], metrics = step(holder["state"], global_batch)  # the state is donated
+        jax.block_until_ready(metrics)
+
+    return train
+
+
+def torch_train(config, batch: dict, threads: int):
+    import torch
+
+    from tests.torch_calf_reference import TorchCALF, context_aware_loss, spotting_loss
+
+    torch.set_num_threads(threads)
+    torch.manual_seed(0)
+    model = TorchCALF(
+        num_classes=len(family.classes_of(config)), input_size=batch["inputs"]["features"].shape[-1],
+        chunk_size=family.chunk_size(config), receptive_field=family.receptive_field(config),
+        dim_capsule=config.model.dim_capsule, num_detections=config.model.num_detections,
+        feature_multiplier=config.model.feature_multiplier, context=config.model.context,
+        image_size=(config.data.topview.height, config.data.topview.width), graph_layers=config.model.graph_layers,
+        graph_hidden=config.model.graph_hidden).train()
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.optimizer.learning_rate, eps=config.optimizer.eps)
+    inputs = {name: torch.from_numpy(value) for name, value in batch["inputs"].items()}
+    shifts, targets = torch.from_numpy(batch["shifts"]), torch.from_numpy(batch["targets"])
+    k = torch.from_numpy(calf_loss.k_parameters(family.classes_of(config), config.data.framerate))
+    weights = config.loss
+
+    def train():
+        optimizer.zero_grad(set_to_none=True)
+        segmentation, spotting = model(inputs)
+        loss = (weights.segmentation_weight * context_aware_loss(shifts, segmentation, [k[i] for i in range(4)])
+                + weights.spotting_weight * spotting_loss(targets, spotting, weights.lambda_coord,
+                                                         weights.lambda_noobj, batched=True))
+        loss.backward()
+        optimizer.step()
+
+    return train, torch.__version__
+
+
+def speed(args) -> None:
+    from configs.action_spotting.calf import calf_config
+
+    config = calf_config("synthetic", args.context)
+    if args.context != "none":
+        config.data.classes, config.model.feature_multiplier = "patterned", 2
+    load_before = os.getloadavg()[0]
+    batch = random_batch(np.random.default_rng(0), config, args.batch_size)
+    runs = {"JAX": jax_train(config, batch)}
+    torch_version = None
+    try:
+        runs["PyTorch"], torch_version = torch_train(config, batch, args.torch_threads)
+    except ImportError:
+        print("PyTorch is not installed (pip install '.[torch]'): timing JAX only.\n")
+    seconds = time_interleaved(runs, args.warmup, args.iters)
+    device = jax.devices()[0]
+    name = "CALF" if args.context == "none" else f"CALF + {args.context} (patterned classes)"
+    print(f"{name}: batch {args.batch_size} chunks x {family.chunk_size(config)} frames x 512-d, "
+          f"{len(family.classes_of(config))} classes, {args.warmup} warm-up + {args.iters} timed steps")
+    print(f"{os.cpu_count()} CPU cores ({platform.processor() or platform.machine()}), JAX on {device.platform}; "
+          f"python {platform.python_version()}, jax {jax.__version__}, flax {package_version('flax')}"
+          + (f", torch {torch_version} (threads {args.torch_threads})" if torch_version else "")
+          + f"; 1-min load average before the run {load_before:.2f}\n")
+    print("| model | JAX steps/s | PyTorch steps/s | JAX / PyTorch |")
+    print("|---|---:|---:|---:|")
+    jax_rate = 1 / seconds["JAX"]
+    if "PyTorch" in seconds:
+        torch_rate = 1 / seconds["PyTorch"]
+        print(f"| {name} | {jax_rate:.2f} | {torch_rate:.2f} | {jax_rate / torch_rate:.2f}x |")
+    else:
+        print(f"| {name} | {jax_rate:.2f} | - | - |")
+
+
+# ------------------------------------------------------------------------------------------ table
+
+COLUMNS = (("a_mAP_tight", "tight"), ("a_mAP_loose", "loose"), ("a_mAP_patterned_tight", "patterned tight"),
+           ("a_mAP_patterned_loose", "patterned loose"), ("a_mAP_fuzzy_tight", "fuzzy tight"),
+           ("a_mAP_fuzzy_loose", "fuzzy loose"))
+
+
+def _cell(values: list[float]) -> str:
+    values = [100 * v for v in values if v is not None]
+    if not values:
+        return "n/a"
+    if len(values) == 1:
+        return f"{values[0]:.1f}"
+    return f"{statistics.mean(values):.1f} ± {statistics.stdev(values):.1f}"
+
+
+def table(args) -> None:
+    """Trained and untrained Average-mAP (%) of benchmarks/learning.py workdirs, mean ± std over seeds."""
+    print("| run | seeds | " + " | ".join(label for _, label in COLUMNS) + " |")
+    print("|---|---:|" + "---:|" * len(COLUMNS))
+    for workdir in args.workdirs:
+        with open(os.path.join(workdir, "learning.json")) as f:
+            results = json.load(f)
+        name = os.path.basename(os.path.normpath(workdir))
+        for when in ("untrained", "trained"):
+            cells = " | ".join(_cell([r[when].get(key) for r in results.values()]) for key, _ in COLUMNS)
+            print(f"| {name} ({when}) | {len(results)} | {cells} |")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    p = commands.add_parser("speed", help="train steps/s of CALF, JAX against PyTorch")
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--context", default="none", help="none | topview_features | topview_images | player_graph")
+    p.add_argument("--warmup", type=int, default=2)
+    p.add_argument("--iters", type=int, default=10)
+    p.add_argument("--torch-threads", type=int, default=os.cpu_count())
+    p = commands.add_parser("table", help="benchmarks/learning.py workdirs side by side")
+    p.add_argument("workdirs", nargs="+", help="--workdir of benchmarks/learning.py runs")
+    args = parser.parse_args()
+    {"speed": speed, "table": table}[args.command](args)
+
+
+if __name__ == "__main__":
+    main()
