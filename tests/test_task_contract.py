@@ -69,6 +69,7 @@ def test_a_pipeline_predicts_with_the_run_its_config_names(run, tmp_path):
     config.pipeline.regressor = ""
     with pytest.raises(UserError, match="config.pipeline.regressor is empty"):
         evaluate_checkpoint(config, str(tmp_path / "empty"), fake_task.PIPELINE, "test", get_task=fake_task.TASKS.get)
+    assert not os.path.exists(tmp_path / "empty" / "config.json")  # a pipeline that never ran is no history
     with pytest.raises(ConfigError, match="does not use"):
         config.pipeline.detector = workdir
         evaluate_checkpoint(config, str(tmp_path / "other"), fake_task.PIPELINE, "test", get_task=fake_task.TASKS.get)

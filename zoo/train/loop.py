@@ -285,10 +285,11 @@ def evaluate_checkpoint(config: ml_collections.ConfigDict, workdir: str, task: T
     else:
         own = None
         runs.check_same_run(workdir, config)
-        runs.save_config(config, workdir, {})
     stages = _pipeline(config, task, get_task)
     out = evaluation.prediction_dir(workdir, split, step)
     scores = evaluation.evaluate_split(task, config, workdir, Models(own, stages), split, out, step=step)
+    if not task.trainable:  # only a pipeline that ran becomes the workdir's history
+        runs.save_config(config, workdir, {})
     if scores is not None:
         writer = metric_writer.MetricWriter(workdir)
         writer.write(step or 0, scores.headline, split=f"evaluate_{split}")
