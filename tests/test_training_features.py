@@ -159,3 +159,17 @@ def test_ctrl_c_saves_the_step_reached_and_says_how_to_resume(tmp_path):
                              capture_output=True, text=True, timeout=240)
     assert resumed.returncode == 0, resumed.stderr[-2000:]
     assert "Resumed from" in resumed.stderr
+
+
+def test_the_plateau_learning_rate_is_read_from_its_own_state_beside_batchnorm_scales():
+    """Adam's moments hold every param, BatchNorm's `scale` included: the plateau scale must not
+    be looked up by name alone."""
+    from configs import common
+    from zoo.train.optimizer import current_learning_rate, make_optimizer
+
+    config = common.base()
+    config.optimizer.schedule, config.optimizer.learning_rate = "plateau", 0.01
+    params = {"bn": {"scale": jnp.ones(3), "bias": jnp.zeros(3)}, "dense": {"kernel": jnp.ones((3, 2))}}
+    tx = make_optimizer(config, num_steps=10)
+    opt_state = tx.init(params)
+    assert float(current_learning_rate(config, 10, opt_state, 0)) == pytest.approx(0.01)

@@ -18,6 +18,7 @@ Config fields (`config.optimizer`):
 
 from __future__ import annotations
 
+import jax
 import jax.numpy as jnp
 import ml_collections
 import optax
@@ -70,10 +71,16 @@ def make_optimizer(config: ml_collections.ConfigDict, num_steps: int) -> optax.G
     return optax.chain(*parts)
 
 
+def _is_plateau_state(node) -> bool:
+    return isinstance(node, optax.contrib.ReduceLROnPlateauState)
+
+
 def current_learning_rate(config: ml_collections.ConfigDict, num_steps: int, opt_state, step):
     """The learning rate in force at `step`, including the plateau scale when there is one."""
     lr = learning_rate_schedule(config, num_steps)(step)
     if config.optimizer.schedule == "plateau":
-        scale = optax.tree_utils.tree_get(opt_state, "scale")
-        lr = lr * jnp.asarray(scale)
+        # The plateau state's own `scale`: a model's BatchNorm `scale` params also sit in the
+        # optimizer state (Adam's moments), so a lookup by name alone is ambiguous.
+        plateau = [s for s in jax.tree.leaves(opt_state, is_leaf=_is_plateau_state) if _is_plateau_state(s)]
+        lr = lr * jnp.asarray(plateau[0].scale)
     return lr
