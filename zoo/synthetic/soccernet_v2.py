@@ -75,8 +75,8 @@ def _rng(seed: int, *keys: str | int) -> np.random.Generator:
     return np.random.default_rng(np.random.SeedSequence(words))
 
 
-def class_directions(kind: str, seed: int = 0, classes: Sequence[str] = CLASSES_V2,
-                     set_piece_features: str = "distinct") -> np.ndarray:
+def class_directions(kind: str, seed: int = 0, set_piece_features: str = "distinct", *,
+                     classes: Sequence[str] = CLASSES_V2) -> np.ndarray:
     """The unit direction of each class in the feature space of `kind`: float32 `[classes, dim]`.
 
     With set_piece_features="shared", the classes of `SET_PIECES` all take the first one's.
@@ -165,7 +165,7 @@ def write_features(
     """
     for kind in feature_kinds:
         _, fps = FEATURE_KINDS[kind]
-        directions = class_directions(kind, seed, classes, set_piece_features)
+        directions = class_directions(kind, seed, set_piece_features, classes=classes)
         for half in (1, 2):
             features = half_features(
                 _rng(seed, key, game, half, kind), events[half], directions, durations[half] * fps, fps, classes,
