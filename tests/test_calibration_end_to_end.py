@@ -30,7 +30,7 @@ from zoo.data.image_transforms import normalize
 from zoo.data.pitch_transforms import evaluation_resize
 from zoo.errors import UserError
 from zoo.formats import calibration as formats
-from zoo.geometry import top_view
+from zoo.geometry import topview
 from zoo.geometry.camera import Camera
 from zoo.metrics import calibration as metric
 from zoo.synthetic import calibration as synthetic
@@ -197,8 +197,8 @@ def test_predict_from_line_annotations(run, tmp_path):
     players = json.loads((tmp_path / "players.json").read_text())
     assert sorted(players) == ids and players[ids[-1]]["players"] == []
     camera = Camera.from_json(json.loads((tmp_path / "again" / f"camera_{ids[0]}.json").read_text()))
-    expected, _ = top_view.players_on_pitch(Camera.stack([camera]), np.array([[[86, 20, 106, 53.5]]]),
-                                            np.ones((1, 1), bool), (192, 108))
+    expected, _ = topview.camera_players_on_pitch(Camera.stack([camera]), np.array([[[86, 20, 106, 53.5]]]),
+                                                  np.ones((1, 1), bool), (192, 108))
     np.testing.assert_allclose(players[ids[0]]["players"][0]["pitch_xy"], expected[0, 0], rtol=1e-4, atol=1e-3)
     (tmp_path / "bad.json").write_text(json.dumps({ids[0]: [[1, 2, 3]]}))
     with pytest.raises(UserError, match="bad.json: image .*each box must be"):

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from zoo.geometry import camera as camera_lib
-from zoo.geometry import top_view
+from zoo.geometry import topview
 from zoo.geometry.camera import Camera
 
 
@@ -32,11 +32,11 @@ def test_a_player_at_the_centre_spot_is_placed_there_and_drawn_at_the_view_centr
     # The same player in a 1920x1080 frame (pixels scale by 1919 / 959).
     scale = np.array([1919 / 959, 1079 / 539])
     boxes = box_at(spot * scale)
-    positions, placed = top_view.players_on_pitch(cameras, boxes, np.ones((2, 1), bool), (1920, 1080))
+    positions, placed = topview.camera_players_on_pitch(cameras, boxes, np.ones((2, 1), bool), (1920, 1080))
     assert placed.all()
     np.testing.assert_allclose(positions, 0.0, atol=1e-6)
     colours = np.array([[[200, 30, 40]], [[10, 20, 250]]], np.uint8)
-    composition, channels = top_view.top_views(cameras, positions, placed, colours)
+    composition, channels = topview.top_views(cameras, positions, placed, colours)
     assert composition.shape == channels.shape == (2, 224, 224, 3)
     # The centre spot is at view pixel (112, 112): the square covers rows and columns 108..115.
     square = np.zeros((224, 224), bool)
@@ -54,7 +54,7 @@ def test_a_player_at_the_centre_spot_is_placed_there_and_drawn_at_the_view_centr
 def test_a_player_at_the_bottom_edge_stands_on_the_outline_of_the_visible_ground():
     cameras = broadcast_cameras()
     feet = np.array([[[480.0, 539.0], [100.0, 539.0]]] * 2)  # bottom edge of the 960x540 image
-    positions, placed = top_view.players_on_pitch(cameras, box_at(feet), np.ones((2, 2), bool))
+    positions, placed = topview.camera_players_on_pitch(cameras, box_at(feet), np.ones((2, 2), bool))
     assert placed.all()
     # Back on the image: the ground points project to the feet.
     ground = np.concatenate([positions, np.zeros((2, 2, 1))], -1)
@@ -62,11 +62,11 @@ def test_a_player_at_the_bottom_edge_stands_on_the_outline_of_the_visible_ground
     assert in_front.all()
     np.testing.assert_allclose(pixels, feet, atol=1e-6)
     # Their view cells are on the border of the visible part (a seen cell next to an unseen one).
-    visible = top_view.visible_view(cameras)
-    edge = top_view.outline(visible)
+    visible = topview.visible_view(cameras)
+    edge = topview.outline(visible)
     for f in range(2):
         for p in range(2):
-            col, row = np.floor(top_view.to_view(positions[f, p])).astype(int)
+            col, row = np.floor(topview.to_view(positions[f, p])).astype(int)
             assert edge[f, row - 1:row + 2, col - 1:col + 2].any(), (f, p)
     # The cameras see the centre, the first not the near side line (y = 34, 21 m from it; the
     # second's barrel lens widens its view to y = 35).
@@ -78,14 +78,14 @@ def test_a_camera_looking_straight_down_sees_a_rectangle():
     camera = Camera.create(pan_degrees=[0.0], tilt_degrees=[0.0], roll_degrees=[0.0],
                            position=[[0.0, 0.0, -30.0]], focal_length=[960.0, 960.0],
                            principal_point=[479.5, 269.5])
-    visible = top_view.visible_view(camera)[0]
+    visible = topview.visible_view(camera)[0]
     rows, cols = np.nonzero(visible)
-    seen = top_view.from_view(np.stack([[cols.min(), rows.min()], [cols.max() + 1, rows.max() + 1]]))
+    seen = topview.from_view(np.stack([[cols.min(), rows.min()], [cols.max() + 1, rows.max() + 1]]))
     half = np.array([959 / 2 * 30 / 960, 539 / 2 * 30 / 960])
     cell = np.array([105 / 0.95 / 224, 68 / 0.95 / 224])  # metres per view pixel
     assert (np.abs(seen - [-half, half]) <= cell).all(), (seen, half)
     assert visible.sum() == (rows.max() - rows.min() + 1) * (cols.max() - cols.min() + 1)
-    outline = top_view.outline(visible[None])[0]
+    outline = topview.outline(visible[None])[0]
     assert outline.sum() == 2 * np.ptp(rows) + 2 * np.ptp(cols)
 
 
@@ -94,7 +94,8 @@ def test_players_off_the_ground_and_invalid_boxes_are_not_placed():
     feet = np.array([[[480.0, 0.0], [480.0, 400.0]]] * 2)  # above the horizon, on the ground
     horizon_camera = Camera(*(np.asarray(f).copy() for f in cameras))
     horizon_camera.tilt_degrees[:] = 95.0  # looking slightly up: the top row sees the sky
-    positions, placed = top_view.players_on_pitch(horizon_camera, box_at(feet), np.array([[True, True], [True, False]]))
+    positions, placed = topview.camera_players_on_pitch(horizon_camera, box_at(feet),
+                                                        np.array([[True, True], [True, False]]))
     np.testing.assert_array_equal(placed, [[False, True], [False, False]])
     assert np.isnan(positions[~placed]).all() and np.isfinite(positions[placed]).all()
 
@@ -104,7 +105,7 @@ def test_player_graph_links_players_closer_than_25_metres():
     placed = np.array([[True, True, True, False]])
     colours = np.array([[[255, 0, 0], [0, 0, 255], [255, 0, 0], [0, 255, 0]]], np.uint8)
     boxes = np.array([[[0, 0, 10, 30], [0, 0, 20, 40], [5, 5, 10, 10], [0, 0, 1, 1]]], np.float64)
-    nodes, adjacency = top_view.player_graph(positions, placed, colours, boxes)
+    nodes, adjacency = topview.player_graph(positions, placed, colours, boxes)
     np.testing.assert_array_equal(adjacency[0], [[0, 1, 0, 0], [1, 0, 0, 0], [0, 0, 0, 0], [0, 0, 0, 0]])
     np.testing.assert_allclose(nodes[0, :3], [[1, 0, 0, 0, 0, 300], [0, 0, 1, 20, 0, 800], [1, 0, 0, 50, 0, 25]])
     np.testing.assert_array_equal(nodes[0, 3], 0.0)
@@ -117,4 +118,4 @@ def test_undistort_inverts_the_lens():
     distorted = np.stack(camera_lib.distort(xy[..., 0], xy[..., 1], cameras.radial_distortion,
                                             cameras.tangential_distortion, cameras.thin_prism_distortion), -1)
     pixels = distorted * cameras.focal_length[:, None] + cameras.principal_point[:, None]
-    np.testing.assert_allclose(top_view.undistort(cameras, pixels), xy, atol=1e-9)
+    np.testing.assert_allclose(topview.undistort(cameras, pixels), xy, atol=1e-9)

@@ -1,8 +1,23 @@
 """Players on the pitch from a camera and person boxes, and what the SoccerNet calibration paper
 (Cioppa et al., CVPRW 2021) builds from them: top views and the player graph.
 
-Every function works on whole halves at once: frames are a leading axis, players are padded to
-`max_players` slots per frame with a mask.
+Two routes share the pitch-to-view map (`topview_pixels`), the lens inversion (`undistort`), the
+outline of the visible part (`outline`) and the graph's edges (`player_adjacency`):
+
+- calibration-aware CALF (`players_on_pitch`, `render_topviews`, `graph_nodes`): a homography
+  per frame from the half's calibration file, the published inputs of the CALF branches; jax,
+  batched over frames with padded players;
+- the calibration task (`camera_players_on_pitch`, `top_views`, `player_graph`; see "Exact top
+  views" below): a `Camera` per frame, exact under lens distortion; numpy.
+
+They differ where each follows its source: the CALF route clips the image rectangle at the
+horizon through the homography, draws the lines from sampled points, draws only whole player
+squares and does not outline the visible part along the view's border; the camera route tests
+every view cell against the distorted image, draws lines with OpenCV, clips squares at the view's
+border and outlines the visible part along it too.
+
+Every function of the CALF route works on whole halves at once: frames are a leading axis,
+players are padded to `max_players` slots per frame with a mask.
 
 Geometry. A frame's camera is a homography H from the pitch plane (x, y, 1), metres in the world
 frame of `zoo.geometry.pitch` (origin at the centre spot, x along the length, +y towards the main
@@ -36,11 +51,13 @@ from __future__ import annotations
 import dataclasses
 import functools
 
+import cv2
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 from zoo.formats.frame_detections import CALIBRATION_THRESHOLD, HalfCalibration, HalfPlayers
+from zoo.geometry import camera as camera_lib
 from zoo.geometry.camera import Camera, distort
 from zoo.geometry.pitch import CIRCLE_CLASSES, PITCH_LENGTH, PITCH_WIDTH, Pitch
 
@@ -98,16 +115,28 @@ def undistort_pixels(camera: Camera, pixels: np.ndarray, iterations: int = 20) -
     """Pixels [..., N, 2] of a distorted camera -> the pixels of its undistorted pinhole.
 
     Inverts the camera's distortion by fixed-point iteration on normalised coordinates (OpenCV's
-    `undistortPoints` scheme); exact to a fraction of a pixel for broadcast lenses.
+    `undistortPoints` scheme, `undistort`); exact to a fraction of a pixel for broadcast lenses.
     """
-    f, c = np.asarray(camera.focal_length)[..., None, :], np.asarray(camera.principal_point)[..., None, :]
-    target = (np.asarray(pixels, np.float64) - c) / f
-    x, y = target[..., 0], target[..., 1]
-    for _ in range(iterations):
-        dx, dy = distort(x, y, camera.radial_distortion, camera.tangential_distortion,
-                         camera.thin_prism_distortion)
-        x, y = x + (target[..., 0] - dx), y + (target[..., 1] - dy)
-    return np.stack([x, y], -1) * f + c
+    f = np.asarray(camera.focal_length, np.float64)[..., None, :]
+    c = np.asarray(camera.principal_point, np.float64)[..., None, :]
+    return undistort(camera, pixels, iterations) * f + c
+
+
+def undistort(camera: Camera, pixels: np.ndarray, iterations: int = 30) -> np.ndarray:
+    """Undistorted normalised coordinates [..., N, 2] of pixels [..., N, 2] (OpenCV's full model,
+    inverted by fixed-point iteration, as cv2.undistortPoints does)."""
+    pixels = np.asarray(pixels, np.float64)
+    centre = np.asarray(camera.principal_point, np.float64)[..., None, :]
+    focal = np.asarray(camera.focal_length, np.float64)[..., None, :]
+    target = (pixels - centre) / focal
+    xy = target.copy()
+    lens = [np.asarray(f, np.float64) for f in
+            (camera.radial_distortion, camera.tangential_distortion, camera.thin_prism_distortion)]
+    with np.errstate(over="ignore", invalid="ignore"):  # a diverging (unsure) lens gives NaN
+        for _ in range(iterations):
+            distorted = np.stack(distort(xy[..., 0], xy[..., 1], *lens), -1)
+            xy = xy + (target - distorted)
+    return xy
 
 
 def _clip_rectangle(inverse: np.ndarray, front_sign: np.ndarray, height: int, width: int):
@@ -214,11 +243,22 @@ def players_on_pitch(
 
 
 def topview_pixels(points, height: int, width: int, *, xp=np):
-    """Pitch points [..., 2] (metres) -> top-view coordinates [..., 2] (column, row) in pixels."""
+    """Pitch points [..., 2] (metres) -> top-view coordinates [..., 2] (column, row) in pixels: the
+    pitch's centre at the view's centre, its length and width over 95 % of the view's sides."""
     x, y = points[..., 0], points[..., 1]
     column = width * (PITCH_FILL * x / PITCH_LENGTH + 0.5)
     row = height * (PITCH_FILL * y / PITCH_WIDTH + 0.5)
     return xp.stack([column, row], axis=-1)
+
+
+def outline(mask, *, view_border: bool = True, xp=np):
+    """[..., h, w] bool: the cells of a mask with a 4-neighbour outside it; with `view_border`,
+    the view's edge counts as outside too."""
+    widths = [(0, 0)] * (mask.ndim - 2) + [(1, 1), (1, 1)]
+    padded = xp.pad(mask, widths) if view_border else xp.pad(mask, widths, mode="edge")
+    interior = (padded[..., :-2, 1:-1] & padded[..., 2:, 1:-1]
+                & padded[..., 1:-1, :-2] & padded[..., 1:-1, 2:])
+    return mask & ~interior
 
 
 @functools.lru_cache(maxsize=8)
@@ -259,9 +299,7 @@ def _render(positions, colors, mask, polygon, polygon_mask, calibrated, lines, *
     white = jnp.uint8(255)
     if mode == "colour":
         # The outline: visible pixels with a 4-neighbour outside (the image border is not an edge).
-        padded = jnp.pad(visible, ((0, 0), (1, 1), (1, 1)), mode="edge")
-        interior = (padded[:, :-2, 1:-1] & padded[:, 2:, 1:-1] & padded[:, 1:-1, :-2] & padded[:, 1:-1, 2:])
-        white_pixels = (visible & ~interior) | lines[None]
+        white_pixels = outline(visible, view_border=False, xp=jnp) | lines[None]
         images = jnp.where(white_pixels[..., None], white, jnp.uint8(0))
         images = jnp.broadcast_to(images, (f, height, width, 3))
         values = jnp.clip(jnp.round(colors), 0, 255).astype(jnp.uint8)  # [F, P, 3]
@@ -349,3 +387,168 @@ def graph_nodes(scene: PlayersOnPitch, *, frame_centre: bool = True) -> tuple[np
     mask = scene.mask.copy()
     mask[~mask.any(axis=1), 0] = True  # the published zero node of an empty frame
     return features, positions, mask
+
+
+# ------------------------------------------------------------- exact top views (calibration task)
+# Cameras are `zoo.geometry.camera.Camera` with batch shape [frames] in the evaluator's 960x540
+# pixels, boxes (x1, y1, x2, y2) in pixels of an image of `image_size` (width, height); numpy.
+# A player stands on the ground plane (z = 0) at the bottom centre of his box, found by removing
+# the lens distortion from that pixel and meeting its ray with the ground. Views are
+# VIEW_SIZE x VIEW_SIZE with the pitch over 95 % of each side; the paper draws its players 2.5 %
+# of the view right of and below its lines (its pitch-to-view map adds a 2.5 % margin twice); here
+# lines, players and the visible part share one map. The visible part is exact under lens
+# distortion: a top-view cell is seen when its centre projects inside the 960x540 image, in front
+# of the camera, and inside the undistorted image border (beyond it a strongly distorting lens
+# folds far ground back into the image). Nodes of `player_graph`: r, g, b in [0, 1], x, y metres,
+# box area in pixels.
+
+VIEW_SIZE = 224  # pixels per side of a top view
+SQUARE = 8  # side of a player's square in the view, pixels
+CAMERA_SIZE = (960, 540)  # the pixels cameras are expressed in (the evaluator's)
+
+
+def pitch_positions(camera: Camera, pixels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Ground points (x, y) metres [F, P, 2] of pixels [F, P, 2] (960x540), and [F, P] bool: the
+    ray meets the ground in front of the camera."""
+    xy = undistort(camera, pixels)
+    ray = np.concatenate([xy, np.ones_like(xy[..., :1])], -1)  # camera frame, depth 1
+    rotation = np.asarray(camera.rotation(), np.float64)  # world -> camera
+    direction = np.einsum("fji,fpj->fpi", rotation, ray)  # R^T ray
+    position = np.asarray(camera.position, np.float64)[:, None, :]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        distance = -position[..., 2] / direction[..., 2]
+    on_ground = np.isfinite(distance) & (distance > 0)
+    ground = position[..., :2] + np.where(on_ground, distance, 0.0)[..., None] * direction[..., :2]
+    return np.where(on_ground[..., None], ground, np.nan), on_ground
+
+
+def camera_players_on_pitch(camera: Camera, boxes: np.ndarray, valid: np.ndarray,
+                            image_size: tuple[int, int] = CAMERA_SIZE) -> tuple[np.ndarray, np.ndarray]:
+    """Pitch positions (x, y) metres [F, P, 2] of player boxes [F, P, 4] (x1, y1, x2, y2 in pixels
+    of an image of `image_size` = (width, height)), and [F, P] bool: a valid box whose foot is on
+    the ground (NaN positions otherwise). The foot is the bottom centre of the box."""
+    boxes = np.asarray(boxes, np.float64)
+    width, height = image_size
+    scale = np.array([(CAMERA_SIZE[0] - 1) / (width - 1), (CAMERA_SIZE[1] - 1) / (height - 1)])
+    feet = np.stack([(boxes[..., 0] + boxes[..., 2]) / 2, boxes[..., 3]], -1) * scale
+    positions, on_ground = pitch_positions(camera, feet)
+    placed = np.asarray(valid, bool) & on_ground
+    return np.where(placed[..., None], positions, np.nan), placed
+
+
+def to_view(points: np.ndarray, size: int = VIEW_SIZE) -> np.ndarray:
+    """Top-view pixels (column, row) [..., 2] of pitch points (x, y) metres [..., 2] in a square
+    view (`topview_pixels` in float64)."""
+    return topview_pixels(np.asarray(points, np.float64), size, size)
+
+
+def from_view(pixels: np.ndarray, size: int = VIEW_SIZE) -> np.ndarray:
+    """Pitch points (x, y) metres [..., 2] of top-view pixels (column, row) [..., 2]."""
+    extent = np.array([PITCH_LENGTH, PITCH_WIDTH])
+    return (np.asarray(pixels, np.float64) / size - 0.5) * extent / PITCH_FILL
+
+
+@functools.lru_cache(maxsize=4)
+def lines_view(size: int = VIEW_SIZE) -> np.ndarray:
+    """[size, size] bool: the pitch lines (every ground element; goals stand above the goal
+    lines) drawn one pixel wide."""
+    canvas = np.zeros((size, size), np.uint8)
+    for name, points in Pitch().sample(0.25, 0.1).items():
+        if name.startswith("Goal"):
+            continue
+        # cv2 draws with 4 bits of sub-pixel precision; pixel centres sit at integer + 0.5.
+        polyline = np.round((to_view(points[:, :2], size) - 0.5) * 16).astype(np.int32)
+        cv2.polylines(canvas, [polyline], name.startswith("Circle central"), 1, 1, cv2.LINE_8, 4)
+    mask = canvas.astype(bool)
+    mask.flags.writeable = False
+    return mask
+
+
+def visible_view(camera: Camera, size: int = VIEW_SIZE) -> np.ndarray:
+    """[F, size, size] bool: the top-view cells whose centre the camera sees on the ground."""
+    cells = (np.arange(size) + 0.5)
+    grid = np.stack(np.meshgrid(cells, cells, indexing="xy"), -1).reshape(-1, 2)  # (col, row)
+    ground = np.concatenate([from_view(grid, size), np.zeros((len(grid), 1))], -1)
+    with np.errstate(over="ignore", invalid="ignore"):  # far ground through a lens: masked below
+        return _visible(camera, ground, size)
+
+
+def _visible(camera: Camera, ground: np.ndarray, size: int) -> np.ndarray:
+    pixels, in_front = camera_lib.project(camera, ground)
+    width, height = CAMERA_SIZE
+    inside = ((pixels[..., 0] >= 0) & (pixels[..., 0] <= width - 1)
+              & (pixels[..., 1] >= 0) & (pixels[..., 1] <= height - 1))
+    # Beyond the undistorted image border a distorting lens can fold far ground back inside.
+    rotation = camera.rotation()
+    local = camera_lib.camera_coordinates(ground, rotation, camera.position)
+    with np.errstate(divide="ignore"):
+        normalised = local[..., :2] / local[..., 2:]
+    border = _border_pixels()
+    undistorted = undistort(camera, np.broadcast_to(border, (*camera.batch_shape, *border.shape)))
+    low, high = undistorted.min(axis=-2), undistorted.max(axis=-2)  # [F, 2]
+    within = np.all((normalised >= low[:, None] - 1e-9) & (normalised <= high[:, None] + 1e-9), -1)
+    return (in_front & inside & within).reshape(-1, size, size)
+
+
+def _border_pixels(per_side: int = 64) -> np.ndarray:
+    """[4 * per_side, 2] pixels along the border of the 960x540 image."""
+    width, height = CAMERA_SIZE
+    t = np.linspace(0.0, 1.0, per_side)
+    return np.concatenate([
+        np.stack([t * (width - 1), np.zeros_like(t)], -1),
+        np.stack([t * (width - 1), np.full_like(t, height - 1)], -1),
+        np.stack([np.zeros_like(t), t * (height - 1)], -1),
+        np.stack([np.full_like(t, width - 1), t * (height - 1)], -1),
+    ])
+
+
+def player_squares(positions: np.ndarray, placed: np.ndarray, size: int = VIEW_SIZE):
+    """Where the players' squares fall: (frame, row, column, player) index arrays of every
+    square pixel inside the view, players in order (a later player covers an earlier one)."""
+    frames, players = placed.shape
+    centre = np.floor(to_view(np.nan_to_num(positions), size)).astype(np.int64)  # [F, P, 2]
+    offsets = np.arange(SQUARE) - SQUARE // 2
+    rows = centre[..., 1, None, None] + offsets[:, None]  # [F, P, S, 1]
+    cols = centre[..., 0, None, None] + offsets[None, :]  # [F, P, 1, S]
+    rows, cols = np.broadcast_arrays(rows, cols)
+    frame = np.broadcast_to(np.arange(frames)[:, None, None, None], rows.shape)
+    player = np.broadcast_to(np.arange(players)[None, :, None, None], rows.shape)
+    keep = placed[..., None, None] & (rows >= 0) & (rows < size) & (cols >= 0) & (cols < size)
+    return frame[keep], rows[keep], cols[keep], player[keep]
+
+
+def top_views(camera: Camera, positions: np.ndarray, placed: np.ndarray, colours: np.ndarray,
+              size: int = VIEW_SIZE) -> tuple[np.ndarray, np.ndarray]:
+    """(composition [F, size, size, 3] uint8 RGB, channels [F, size, size, 3] uint8 0/255).
+
+    positions [F, P, 2] metres and placed [F, P] bool (from `camera_players_on_pitch`), colours
+    [F, P, 3] uint8 RGB kit colours. Composition: black, white lines and outline of the visible
+    ground, players' squares in colour. Channels: 0 players, 1 the visible ground (filled),
+    2 lines.
+    """
+    placed = np.asarray(placed, bool)
+    visible = visible_view(camera, size)
+    lines = np.broadcast_to(lines_view(size), visible.shape)
+    frame, row, col, player = player_squares(np.asarray(positions), placed, size)
+    composition = np.zeros((*visible.shape, 3), np.uint8)
+    composition[lines | outline(visible)] = 255
+    composition[frame, row, col] = np.asarray(colours, np.uint8)[frame, player]
+    channels = np.zeros((*visible.shape, 3), np.uint8)
+    channels[frame, row, col, 0] = 255
+    channels[..., 1] = np.where(visible, 255, 0)
+    channels[..., 2] = np.where(lines, 255, 0)
+    return composition, channels
+
+
+def player_graph(positions: np.ndarray, placed: np.ndarray, colours: np.ndarray, boxes: np.ndarray,
+                 max_distance: float = EDGE_DISTANCE) -> tuple[np.ndarray, np.ndarray]:
+    """(nodes [F, P, 6] float32: r, g, b in [0, 1], x, y metres, box area in pixels (0 for
+    players not placed); adjacency [F, P, P] bool: two placed players, distinct, less than
+    `max_distance` metres apart)."""
+    placed = np.asarray(placed, bool)
+    boxes = np.asarray(boxes, np.float64)
+    area = (boxes[..., 2] - boxes[..., 0]) * (boxes[..., 3] - boxes[..., 1])
+    where = np.nan_to_num(np.asarray(positions, np.float64))
+    nodes = np.concatenate([np.asarray(colours, np.float64) / 255.0, where, area[..., None]], -1)
+    nodes = np.where(placed[..., None], nodes, 0.0).astype(np.float32)
+    return nodes, player_adjacency(where, placed, max_distance)

@@ -3,6 +3,10 @@
     from zoo.geometry import topview
     scene = topview.players_on_pitch(calibration, players)
     plot_topviews("topviews.png", topview.render_topviews(scene), frames=[10, 20, 30])
+
+`write_top_view` writes the calibration task's views (`topview.top_views`): the colour
+composition beside the binary channels shown as colours (players red, visible ground green, lines
+blue), each scaled up by an integer factor without smoothing (OpenCV only).
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 
+import cv2
 import numpy as np
 
 from zoo.geometry.topview import EDGE_DISTANCE, PlayersOnPitch, player_adjacency, topview_pixels
@@ -69,3 +74,20 @@ def plot_topviews(
     os.makedirs(os.path.dirname(os.fspath(path)) or ".", exist_ok=True)
     figure.savefig(path, dpi=120)
     plt.close(figure)
+
+
+def top_view_image(composition: np.ndarray, channels: np.ndarray, *, scale: int = 2) -> np.ndarray:
+    """One RGB image [size * scale, (2 * size + 4) * scale, 3] uint8 of a frame's composition
+    [size, size, 3] and channels [size, size, 3], side by side."""
+    gap = np.full((composition.shape[0], 4, 3), 128, np.uint8)
+    both = np.concatenate([composition, gap, channels], axis=1)
+    return np.repeat(np.repeat(both, scale, axis=0), scale, axis=1)
+
+
+def write_top_view(path: str | os.PathLike, composition: np.ndarray, channels: np.ndarray, *,
+                   scale: int = 2) -> None:
+    """Writes `top_view_image(...)` as a PNG."""
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    image = cv2.cvtColor(top_view_image(composition, channels, scale=scale), cv2.COLOR_RGB2BGR)
+    if not cv2.imwrite(os.fspath(path), image):
+        raise OSError(f"{path}: could not write the top-view PNG")

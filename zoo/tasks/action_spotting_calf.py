@@ -50,7 +50,8 @@ from zoo.formats import frame_detections
 from zoo.formats import spotting as spotting_format
 from zoo.geometry import topview
 from zoo.losses import calf as calf_loss
-from zoo.models import topview_resnet
+from zoo.models import topview_preprocess
+from zoo.models.resnet import resnet
 from zoo.postprocess.chunk_spotting import chunk_frames, merge_class_subsets, stitch_spotting
 from zoo.postprocess.nms import greedy_nms
 from zoo.synthetic import soccernet_v2 as synthetic
@@ -215,21 +216,24 @@ def topview_features(config: ml_collections.ConfigDict, workdir: str, game: str,
 def _feature_extractor(settings: str):
     """jit(images -> ResNet-34 average pool) with the configured weights (cached per settings)."""
     t = json.loads(settings)
-    network = topview_resnet.ResNet34(stage_sizes=tuple(t["backbone_blocks"]))
+    # torchvision's ResNet-34 trunk; the tiny config has fewer blocks per stage
+    network = resnet("resnet34").clone(stage_sizes=tuple(t["backbone_blocks"]))
     if t["backbone_weights"]:
         from zoo.convert.cli import load_torch_checkpoint
-        from zoo.convert.torch_resnet34 import convert_resnet34
+        from zoo.convert.torch_resnet import convert_resnet
 
-        variables = convert_resnet34(load_torch_checkpoint(t["backbone_weights"])).variables
+        conversion = convert_resnet(load_torch_checkpoint(t["backbone_weights"]), depth="resnet34")
+        variables = {collection: tree["backbone"] for collection, tree in conversion.variables.items()}
     else:
         logging.warning("config.data.topview.backbone_weights is empty: top-view features come from a "
                         "randomly initialised (seed %d), frozen ResNet-34, not ImageNet weights.", t["backbone_seed"])
-        variables = jax.jit(network.init)(jax.random.key(t["backbone_seed"]), jnp.zeros((1, t["crop"], t["crop"], 3)))
+        variables = jax.jit(functools.partial(network.init, train=False))(
+            jax.random.key(t["backbone_seed"]), jnp.zeros((1, t["crop"], t["crop"], 3)))
 
     @jax.jit
     def extract(images):
-        x = topview_resnet.preprocess(images, resize=t["resize"], crop=t["crop"])
-        return network.apply(variables, x, train=False)
+        x = topview_preprocess.preprocess(images, resize=t["resize"], crop=t["crop"])
+        return jnp.mean(network.apply(variables, x, train=False), axis=(1, 2))  # the average pool
 
     return extract
 

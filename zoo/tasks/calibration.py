@@ -467,8 +467,8 @@ def _read_boxes(path: str) -> dict[str, np.ndarray]:
 
 def _write_players_and_top_views(args, ids, digits, solution, images) -> None:
     """Players on the pitch (--boxes -> --players) and top-view PNGs (in --overlay)."""
-    from zoo.geometry import top_view
-    from zoo.plots.top_view import write_top_view
+    from zoo.geometry import topview
+    from zoo.plots.topview import write_top_view
 
     boxes = _read_boxes(args.boxes) if args.boxes else {}
     unknown = sorted(set(boxes) - set(ids))
@@ -478,7 +478,7 @@ def _write_players_and_top_views(args, ids, digits, solution, images) -> None:
     most = max([len(b) for b in boxes.values()] + [1])
     table = np.zeros((len(ids), most, 7))
     valid = np.zeros((len(ids), most), bool)
-    camera_width, camera_height = top_view.CAMERA_SIZE
+    camera_width, camera_height = topview.CAMERA_SIZE
     for n, idx in enumerate(ids):
         found = boxes.get(idx, np.zeros((0, 7)))
         height, width = images[idx].shape[:2] if idx in images else (camera_height, camera_width)
@@ -487,10 +487,10 @@ def _write_players_and_top_views(args, ids, digits, solution, images) -> None:
         table[n, :len(found), :4] *= scale  # to the cameras' 960x540 pixels
         valid[n, :len(found)] = True
     cameras = solution.cameras
-    positions, placed = top_view.players_on_pitch(cameras, table[..., :4], valid)
+    positions, placed = topview.camera_players_on_pitch(cameras, table[..., :4], valid)
     colours = np.clip(table[..., 4:], 0, 255).astype(np.uint8)
     if args.boxes:
-        _, edges = top_view.player_graph(positions, placed, colours, table[..., :4])
+        _, edges = topview.player_graph(positions, placed, colours, table[..., :4])
         players = {}
         for n, idx in enumerate(ids):
             count = len(boxes.get(idx, ()))
@@ -506,7 +506,7 @@ def _write_players_and_top_views(args, ids, digits, solution, images) -> None:
         with open(args.players, "w") as f:
             json.dump(players, f, indent=1)
     if args.overlay:
-        composition, channels = top_view.top_views(cameras, positions, placed, colours)
+        composition, channels = topview.top_views(cameras, positions, placed, colours)
         for n, idx in enumerate(ids):
             write_top_view(os.path.join(args.overlay, f"{digits[idx]}_top.png"), composition[n],
                            channels[n])

@@ -1,5 +1,6 @@
-"""The top-view ResNet-34: torchvision state dicts convert by name, and the Flax network then
-equals torchvision's layout; the published preprocessing of a top view."""
+"""The top-view features of calibration-aware CALF: torchvision's ResNet-34 (the shared
+`zoo.models.resnet` trunk, converted by `convert_resnet`) to its average pool equals the published
+network; the published preprocessing of a top view."""
 
 from __future__ import annotations
 
@@ -9,8 +10,9 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from zoo.convert.torch_resnet34 import convert_resnet34
-from zoo.models.topview_resnet import IMAGENET_MEAN, IMAGENET_STD, ResNet34, preprocess
+from zoo.convert.torch_resnet import convert_resnet
+from zoo.models.resnet import resnet
+from zoo.models.topview_preprocess import IMAGENET_MEAN, IMAGENET_STD, preprocess
 
 
 @pytest.mark.skipif(not os.environ.get("ZOO_SLOW_TESTS"), reason="slow: set ZOO_SLOW_TESTS=1")
@@ -27,10 +29,11 @@ def test_torchvision_resnet34_converts_and_matches(torch):
                 module.weight.uniform_(0.5, 1.5)
     state = reference.state_dict()
     assert len(state) == 218 and "layer4.2.bn2.running_var" in state  # torchvision's resnet34 keys
-    conversion = convert_resnet34(state)
+    conversion = convert_resnet(state, depth="resnet34")
     assert set(conversion.dropped) == {"fc.weight", "fc.bias"}
+    variables = {collection: tree["backbone"] for collection, tree in conversion.variables.items()}
     images = np.random.default_rng(0).normal(size=(2, 64, 64, 3)).astype(np.float32)
-    ours = jax.jit(lambda v, x: ResNet34().apply(v, x))(conversion.variables, images)
+    ours = jax.jit(lambda v, x: resnet("resnet34").apply(v, x, train=False).mean((1, 2)))(variables, images)
     with torch.no_grad():
         theirs = reference(torch.from_numpy(images.transpose(0, 3, 1, 2))).numpy()
     assert ours.shape == (2, 512)
@@ -42,8 +45,8 @@ def test_a_resnet18_state_dict_is_refused(torch):
 
     state = TorchResNet34().state_dict()
     state = {k: v for k, v in state.items() if not k.startswith(("layer1.2", "layer4.2"))}
-    with pytest.raises(ValueError, match=r"(?s)not a ResNet-34 state dict.*missing layer1.2.conv1.weight"):
-        convert_resnet34(state)
+    with pytest.raises(ValueError, match=r"(?s)not a resnet34 state dict.*missing layer1.2.conv1.weight"):
+        convert_resnet(state, depth="resnet34")
 
 
 def test_preprocess_resizes_crops_and_normalises():
