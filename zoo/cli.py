@@ -8,6 +8,7 @@ and exit non-zero (130 for an interrupted run); the traceback is shown only with
 
 from __future__ import annotations
 
+import argparse
 import functools
 import glob
 import importlib.util
@@ -60,6 +61,17 @@ def user_errors(main: Callable) -> Callable:
 
 
 # ----------------------------------------------------------------------------- config flags
+
+
+def split_counts(text: str) -> dict[str, int]:
+    """An argparse type: "train=4,test=2" -> {"train": 4, "test": 2} (the synthetic generators)."""
+    counts = {}
+    for item in text.split(","):
+        split, sep, count = item.partition("=")
+        if not sep or not count.strip().isdigit():
+            raise argparse.ArgumentTypeError(f"expected split=count, got {item!r}")
+        counts[split.strip()] = int(count)
+    return counts
 
 
 def config_spec(argv: Sequence[str]) -> str | None:

@@ -35,6 +35,7 @@ from collections.abc import Mapping, Sequence
 import cv2
 import numpy as np
 
+from zoo.cli import split_counts
 from zoo.formats import calibration as formats
 from zoo.geometry import camera as camera_lib
 from zoo.geometry.camera import Camera
@@ -371,22 +372,12 @@ def read_true_cameras(root: str | os.PathLike, split: str) -> dict[str, Camera]:
     return formats.read_cameras(os.path.join(root, TRUE_CAMERAS, split))
 
 
-def _parse_counts(text: str) -> dict[str, int]:
-    counts = {}
-    for item in text.split(","):
-        split, sep, count = item.partition("=")
-        if not sep or not count.strip().isdigit():
-            raise argparse.ArgumentTypeError(f"expected split=count, got {item!r}")
-        counts[split.strip()] = int(count)
-    return counts
-
-
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--root", required=True, help="folder to write the calibration tree into")
     parser.add_argument(
         "--images",
-        type=_parse_counts,
+        type=split_counts,
         default=dict(DEFAULT_IMAGES_PER_SPLIT),
         help="images per split, e.g. train=400,valid=60,test=60,challenge=20",
     )

@@ -22,7 +22,7 @@ import numpy as np
 
 from zoo.geometry import camera as camera_lib
 from zoo.geometry.camera import Camera
-from zoo.geometry.pitch import CENTER_CIRCLE_RADIUS, GOAL_HEIGHT, GOAL_WIDTH, Pitch
+from zoo.geometry.pitch import GOAL_HEIGHT, GOAL_WIDTH, Pitch
 from zoo.synthetic import reid as people
 
 FULL_WIDTH, FULL_HEIGHT = 960, 540

@@ -47,6 +47,7 @@ from collections.abc import Mapping, Sequence
 import cv2
 import numpy as np
 
+from zoo.cli import split_counts
 from zoo.formats import jersey as jersey_format
 from zoo.formats.splits import list_games
 from zoo.synthetic import reid as renderer
@@ -257,20 +258,10 @@ def write_soccernet_jersey(
     return counts
 
 
-def _parse_counts(text: str) -> dict[str, int]:
-    counts = {}
-    for item in text.split(","):
-        split, sep, count = item.partition("=")
-        if not sep or not count.strip().isdigit():
-            raise argparse.ArgumentTypeError(f"expected split=count, got {item!r}")
-        counts[split.strip()] = int(count)
-    return counts
-
-
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--root", required=True, help="folder to write the jersey tree into")
-    parser.add_argument("--tracklets", type=_parse_counts, default=dict(DEFAULT_TRACKLETS_PER_SPLIT),
+    parser.add_argument("--tracklets", type=split_counts, default=dict(DEFAULT_TRACKLETS_PER_SPLIT),
                         help="tracklets per split, e.g. train=2000,test=120,challenge=40")
     parser.add_argument("--image_scale", type=float, default=1.0)
     parser.add_argument("--seed", type=int, default=0)

@@ -46,7 +46,7 @@ from collections.abc import Mapping, Sequence
 import cv2
 import numpy as np
 
-from zoo.cli import user_errors
+from zoo.cli import split_counts, user_errors
 from zoo.formats.reid import ReidSample, bbox_info_file, format_filename, write_bbox_info
 from zoo.formats.splits import SPLITS, list_games
 
@@ -863,22 +863,12 @@ def write_soccernet_reid(
     return counts
 
 
-def _parse_actions(text: str) -> dict[str, int]:
-    actions = {}
-    for item in text.split(","):
-        split, sep, count = item.partition("=")
-        if not sep or not count.strip().isdigit():
-            raise argparse.ArgumentTypeError(f"expected split=count, got {item!r}")
-        actions[split.strip()] = int(count)
-    return actions
-
-
 @user_errors
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--root", required=True, help="folder to write the reid tree into")
     parser.add_argument(
-        "--actions", type=_parse_actions, default=dict(DEFAULT_ACTIONS_PER_SPLIT),
+        "--actions", type=split_counts, default=dict(DEFAULT_ACTIONS_PER_SPLIT),
         help="actions per split, e.g. train=24,valid=4,test=4,challenge=2 (splits left out get none)")
     parser.add_argument("--image_scale", type=float, default=1.0)
     parser.add_argument("--seed", type=int, default=0)

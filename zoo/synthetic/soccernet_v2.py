@@ -34,7 +34,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from zoo.cli import user_errors
+from zoo.cli import split_counts, user_errors
 from zoo.formats import frame_detections
 from zoo.formats.splits import SPLITS, list_games
 from zoo.formats.spotting import CLASSES_V2, FEATURE_KINDS, LABEL_FILE
@@ -282,22 +282,12 @@ def write_soccernet_v2(
     return written
 
 
-def _parse_games(text: str) -> dict[str, int]:
-    games = {}
-    for item in text.split(","):
-        split, sep, count = item.partition("=")
-        if not sep or not count.strip().isdigit():
-            raise argparse.ArgumentTypeError(f"expected split=count, got {item!r}")
-        games[split.strip()] = int(count)
-    return games
-
-
 @user_errors
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--root", required=True, help="folder to write the SoccerNet tree into")
     parser.add_argument(
-        "--games", type=_parse_games, default=dict(DEFAULT_GAMES_PER_SPLIT),
+        "--games", type=split_counts, default=dict(DEFAULT_GAMES_PER_SPLIT),
         help="games per split, e.g. train=6,valid=2,test=2,challenge=1 (splits left out get none)")
     parser.add_argument(
         "--features", default="ResNET_TF2_PCA512",
