@@ -30,14 +30,14 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
+from zoo.cli import split_counts
 from zoo.formats.captioning import LABEL_FILE, game_time
 from zoo.formats.splits import list_games
 from zoo.formats.spotting import FEATURE_KINDS
 
-# The v2 generator's seeding, half lengths, header, feature signal and command-line parsing.
+# The v2 generator's seeding, half lengths, header and feature signal.
 from zoo.synthetic.soccernet_v2 import (
     _half_seconds,
-    _parse_games,
     _rng,
     check_request,
     game_header,
@@ -206,7 +206,7 @@ def write_soccernet_caption(
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--root", required=True, help="folder to write the SoccerNet tree into")
-    parser.add_argument("--games", type=_parse_games, default=dict(DEFAULT_GAMES_PER_SPLIT),
+    parser.add_argument("--games", type=split_counts, default=dict(DEFAULT_GAMES_PER_SPLIT),
                         help="games per split, e.g. train=12,valid=2,test=4,challenge=1")
     parser.add_argument("--features", default="ResNET_TF2_PCA512",
                         help=f"comma-separated feature kinds among {', '.join(FEATURE_KINDS)}")
