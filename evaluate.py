@@ -41,6 +41,11 @@ def _define_config(argv) -> None:
         return
     workdir = cli.flag_value(argv, "workdir")
     saved = runs.read_config(workdir) if workdir and os.path.isdir(workdir) else None
+    if saved is None and workdir and cli.config_overrides(argv):
+        try:  # overrides of a config that is not there: say why, before flag parsing trips on them
+            runs.require_config(workdir)
+        except UserError as error:
+            cli.fail(f"{error} (a pipeline's first evaluation also needs --config FILE)")
     config_flags.DEFINE_config_dict("config", saved if saved is not None else ml_collections.ConfigDict(),
                                     "The run's config.json, with --config.<field>=... overrides.", lock_config=True)
 

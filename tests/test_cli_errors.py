@@ -60,6 +60,8 @@ def test_command_line_mistakes_are_one_line(tmp_path):
     assert "Unknown variant 'huge'" in variant
     no_run = _one_error_line(_run("evaluate.py", f"--workdir={tmp_path}"))
     assert f"{tmp_path}: no config.json there" in no_run
+    overrides = _one_error_line(_run("evaluate.py", f"--workdir={tmp_path / 'nope'}", "--config.pipeline.x=y"))
+    assert "no such folder" in overrides and "--config FILE" in overrides
 
 
 def test_help_exits_zero_and_lists_the_variants():
