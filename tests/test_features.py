@@ -141,7 +141,7 @@ def keras_resnet(stage_sizes, size: int):
                   pooling="avg", name="resnet_small")
 
 
-def keras_parity(tmp_path, stage_sizes, size: int, batch: int):
+def assert_keras_parity(tmp_path, stage_sizes, size: int, batch: int):
     reference = keras_resnet(stage_sizes, size)
     path = tmp_path / "resnet.h5"
     write_keras_h5(path, random_keras_weights(reference, np.random.default_rng(0)))
@@ -158,12 +158,12 @@ def keras_parity(tmp_path, stage_sizes, size: int, batch: int):
 def test_keras_resnet_v1_matches_keras_3_through_the_converter(tmp_path):
     """ResNet-152's blocks (down-sampling and identity), stem and head, two blocks in the first
     stage and one in the others: Keras builds 36 x fewer layers, so this runs in seconds."""
-    keras_parity(tmp_path, (2, 1, 1, 1), size=64, batch=2)
+    assert_keras_parity(tmp_path, (2, 1, 1, 1), size=64, batch=2)
 
 
 @pytest.mark.skipif(not os.environ.get("ZOO_SLOW_TESTS"), reason="ResNet-152 at 224: set ZOO_SLOW_TESTS=1")
 def test_keras_resnet152_matches_keras_3_through_the_converter(tmp_path):
-    keras_parity(tmp_path, STAGE_SIZES["resnet152"], size=224, batch=2)
+    assert_keras_parity(tmp_path, STAGE_SIZES["resnet152"], size=224, batch=2)
 
 
 def test_converter_names_what_does_not_fit(tmp_path):
