@@ -24,6 +24,8 @@ import cv2
 import numpy as np
 import pytest
 
+import zoo.predict
+import zoo.tasks
 from configs.calibration import resnet_fpn
 from soccernet_datasets.soccernet_calibration.soccernet_calibration_dataset_builder import annotation_of
 from zoo.data.image_transforms import normalize
@@ -174,8 +176,14 @@ def test_predict_from_line_annotations(run, tmp_path):
     on the official annotation files, with overlays from the images beside them."""
     config, workdir, _ = run
     valid = os.path.join(task.synthetic_root(workdir), "valid")
-    args = predict_args(lines=valid, out=str(tmp_path / "cameras.zip"), overlay=str(tmp_path / "overlay"))
-    summary = task.PREDICT_FILE.run(None, None, args)
+    # Through the CLI's own parser and dispatch: --lines needs no --checkpoint, --image does.
+    tasks = zoo.tasks.predicting_tasks()
+    parse = zoo.predict.build_parser(tasks).parse_args
+    with pytest.raises(UserError, match="needs --checkpoint"):
+        zoo.predict.run(parse(["calibration", "--image", "a.jpg", "--out", "x"]), zoo.tasks.get_task, tasks)
+    args = parse(["calibration", "--lines", valid, "--out", str(tmp_path / "cameras.zip"),
+                  "--overlay", str(tmp_path / "overlay")])
+    summary = zoo.predict.run(args, zoo.tasks.get_task, tasks)
     assert "images calibrated" in summary
     assert formats.validate_submission(tmp_path / "cameras.zip") == []
     results = metric.evaluate(valid, tmp_path / "cameras.zip")

@@ -7,7 +7,8 @@
 `--checkpoint` is a run's workdir (train.py's `--workdir`, or evaluate.py's for a pipeline): its
 saved `config.json` rebuilds the model (and names the pipeline's stage runs), and the newest
 checkpoint (or `--step`) gives the weights. Each task's inputs and outputs are its own flags:
-`python -m zoo.predict <task> --help`.
+`python -m zoo.predict <task> --help`. A task may run some of its flags without a model (calibration's
+`--lines`); then `--checkpoint` is optional there.
 """
 
 from __future__ import annotations
@@ -34,16 +35,28 @@ def _models(task, config, args, get_task):
     return Models(own, stages)
 
 
+def _needs_checkpoint(task, args) -> bool:
+    needs = task.predict_file.needs_checkpoint
+    return needs is None or needs(args)
+
+
 def run(args, get_task, tasks) -> str:
     from zoo.train import runs
 
+    task = tasks[args.task]
+    if args.checkpoint is None:
+        if _needs_checkpoint(task, args):
+            raise UserError(f"`python -m zoo.predict {args.task}` with these flags needs --checkpoint RUN_DIR "
+                            "(a trained run's workdir).")
+        if task.predict_file.check_args is not None:
+            task.predict_file.check_args(args)
+        return task.predict_file.run(None, None, args)
     config = runs.require_config(args.checkpoint, "--checkpoint")
     if config.task != args.task:
         able = ", ".join(sorted(tasks))
         raise UserError(f"--checkpoint {args.checkpoint} is a {config.task} run, not {args.task}: "
                         + (f"use `python -m zoo.predict {config.task}`." if config.task in tasks
                            else f"the {config.task} task has no zoo.predict command (those that do: {able})."))
-    task = tasks[args.task]
     if task.predict_file.check_args is not None:
         task.predict_file.check_args(args)
     models = _models(task, config, args, get_task)
@@ -61,8 +74,10 @@ def build_parser(tasks) -> argparse.ArgumentParser:
     for name, task in sorted(tasks.items()):
         sub = subparsers.add_parser(name, help=task.predict_file.help, description=task.predict_file.help,
                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-        sub.add_argument("--checkpoint", required=True,
-                         help="a run's workdir (holds config.json and checkpoints/)")
+        optional = task.predict_file.needs_checkpoint is not None
+        sub.add_argument("--checkpoint", required=not optional, default=None,
+                         help="a run's workdir (holds config.json and checkpoints/)"
+                         + ("; not needed by every use of this task, see its flags" if optional else ""))
         sub.add_argument("--step", type=int, default=None, help="checkpoint step (default: the newest)")
         sub.add_argument("--quiet", action="store_true", help="no progress bar")
         sub.add_argument("--verbose", action="store_true", help="show the traceback of errors")

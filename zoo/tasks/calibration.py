@@ -573,6 +573,7 @@ PREDICT_FILE = PredictFile(
     add_arguments=_add_arguments,
     run=_run_predict_file,
     help="camera_<idx>.json files from line annotations (--lines) or from images/videos with a model",
+    needs_checkpoint=lambda args: not args.lines,
 )
 
 

@@ -154,12 +154,16 @@ class PredictFile:
     help: one line for `--help`.
     check_args: args -> None, raises a UserError for bad inputs (a missing video...) before any
       model is restored, so a mistake costs no wait.
+    needs_checkpoint: args -> whether these flags need a trained run; None: always. When it
+      says no and `--checkpoint` is not given, `run` gets (None, None, args) (calibration's
+      `--lines`: cameras from given lines need no network).
     """
 
     add_arguments: Callable[[argparse.ArgumentParser], None]
-    run: Callable[[ConfigDict, Models, argparse.Namespace], str]
+    run: Callable[[ConfigDict | None, Models | None, argparse.Namespace], str]
     help: str
     check_args: Callable[[argparse.Namespace], None] | None = None
+    needs_checkpoint: Callable[[argparse.Namespace], bool] | None = None
 
 
 def _no_check(config: ConfigDict) -> None:
