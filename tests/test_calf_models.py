@@ -98,6 +98,38 @@ def test_converter_names_what_does_not_fit(torch):
         convert_calf(state, model, inputs)
 
 
+def test_convert_cli_reads_the_network_from_a_config(torch, tmp_path, capsys):
+    """`python -m zoo.convert --arch calf --config calf.py:tiny`: an official-layout checkpoint for
+    the tiny config's network (17 classes, 60-frame chunks) converts and gives the reference's
+    outputs; one for another network, or no --config, is a one-line error."""
+    from tests.torch_calf_reference import TorchCALF
+    from zoo.cli import load_config
+    from zoo.convert import cli
+    from zoo.tasks import action_spotting_calf
+
+    torch.manual_seed(0)
+    reference = TorchCALF(num_classes=17, input_size=512, chunk_size=60, receptive_field=20, dim_capsule=4,
+                          num_detections=5).eval()
+    torch.save({"epoch": 1, "state_dict": reference.state_dict()}, tmp_path / "model.pth.tar")
+    spec = "configs/action_spotting/calf.py:tiny"
+    assert cli.main(["--arch", "calf", "--input", str(tmp_path / "model.pth.tar"), "--output", str(tmp_path / "w"),
+                     "--config", spec]) == 0
+    assert os.path.isdir(tmp_path / "w" / "state")
+    config = load_config(spec)  # the converted network is the one the config builds
+    conversion = cli.convert_calf_file(str(tmp_path / "model.pth.tar"), spec)
+    inputs = {"features": np.random.default_rng(0).normal(size=(2, 60, 512)).astype(np.float32)}
+    out = action_spotting_calf.make_model(config).apply(conversion.variables, inputs, train=False)
+    with torch.no_grad():
+        _, spotting = reference({"features": torch.from_numpy(inputs["features"])})
+    np.testing.assert_allclose(np.asarray(out["spotting"]), spotting.numpy(), atol=2e-6)
+
+    assert cli.main(["--arch", "calf", "--input", str(tmp_path / "model.pth.tar"), "--output", str(tmp_path / "x"),
+                     "--config", "configs/action_spotting/calf_calibration_gcn.py:tiny"]) == 1
+    assert "missing layers.1.conv.mlp.3.bias" in capsys.readouterr().err  # an official key it lacks
+    assert cli.main(["--arch", "calf", "--input", str(tmp_path / "model.pth.tar"), "--output", str(tmp_path / "y")]) == 1
+    assert "needs --config" in capsys.readouterr().err
+
+
 def _random_graphs(rng, graphs: int, slots: int, sizes) -> tuple:
     nodes = rng.normal(size=(graphs, slots, 8)).astype(np.float32)
     positions = rng.uniform(-30, 30, (graphs, slots, 2)).astype(np.float32)

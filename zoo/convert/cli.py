@@ -11,6 +11,8 @@
         --output weights/keras_resnet152
     python -m zoo.convert --arch pnlcalib --input SV_kp --lines-input SV_lines --output weights/pnlcalib
     python -m zoo.convert --arch hrnet_w48 --input hrnet_w48.safetensors --output weights/hrnet_w48
+    python -m zoo.convert --arch calf --input model.pth.tar --output weights/calf \
+        --config configs/action_spotting/calf.py:baseline
     python train.py --config configs/reid/<model>.py --workdir runs/x --config.init_from=weights/resnet50
 
 The output folder holds `state`, an orbax PyTree {"params": {"backbone": ...}, "model_state":
@@ -49,6 +51,7 @@ from zoo.convert.torch_pose import convert_pose
 from zoo.convert.torch_resnet import Conversion, convert_resnet, convert_resnet50, convert_resnet_classifier
 from zoo.convert.yolox import ARCHS as YOLOX_ARCHS
 from zoo.convert.yolox import convert_yolox
+from zoo.errors import UserError
 from zoo.models.parseq import DIGITS, PARSeq
 from zoo.models.pose import VITPOSE
 from zoo.models.regnet import REGNETY
@@ -60,8 +63,9 @@ JERSEY_ARCHS = ("resnet18", "resnet34", "legibility_resnet34", "parseq", "parseq
                 *(f"simplebaseline_resnet{d}" for d in (18, 34, 50, 101)),
                 *(f"vitpose_{size.removeprefix('vit_')}" for size in VITPOSE))
 KERAS_ARCHS = ("keras_resnet50", "keras_resnet101", "keras_resnet152")  # from Keras .h5 files
+CONFIGURED_ARCHS = ("calf",)  # shapes set by a zoo config (--config): classes, chunk, context
 ARCHS = ("resnet50", "osnet_ain", *OSNET_AIN_CHANNELS, *REGNETY, *JERSEY_ARCHS, *YOLOX_ARCHS,
-         *HRNET_ARCHS, *KERAS_ARCHS)
+         *HRNET_ARCHS, *KERAS_ARCHS, *CONFIGURED_ARCHS)
 # safetensors dtype names -> numpy; BF16 is widened to float32 by hand (numpy has no bfloat16).
 SAFETENSORS_DTYPES = {
     "F64": np.float64, "F32": np.float32, "F16": np.float16, "I64": np.int64, "I32": np.int32,
@@ -201,9 +205,35 @@ def write_checkpoint(conversion: Conversion, output: str) -> str:
     return state_dir
 
 
+def convert_calf_file(input_path: str, config_spec: str | None) -> Conversion:
+    """An official CALF / CALF-calibration checkpoint for the network of a zoo CALF config."""
+    from zoo.cli import load_config
+    from zoo.convert.torch_calf import convert_calf
+    from zoo.tasks import action_spotting_calf
+
+    if not config_spec:
+        raise ValueError("--arch calf needs --config FILE[:variant], the CALF config the weights are for "
+                         "(e.g. configs/action_spotting/calf.py:baseline): it sets the classes, chunk size, "
+                         "width and calibration branch.")
+    config = load_config(config_spec)
+    if config.get("model", {}).get("name") != "calf":
+        raise ValueError(f"--config {config_spec} is not a CALF config (model.name is "
+                         f"{config.get('model', {}).get('name')!r}).")
+    model = action_spotting_calf.make_model(config)
+    return convert_calf(load_checkpoint(input_path), model, action_spotting_calf.example_inputs(config))
+
+
 def convert_file(arch: str, input_path: str, output: str, *, num_classes: int | None = None,
-                 lines_path: str | None = None) -> Conversion:
+                 lines_path: str | None = None, config_spec: str | None = None) -> Conversion:
     """Reads `input_path` (and `lines_path`), converts it for `arch`, writes `output/state`."""
+    if config_spec and arch not in CONFIGURED_ARCHS:
+        raise ValueError(f"--config applies to --arch {', '.join(CONFIGURED_ARCHS)} only.")
+    if arch in CONFIGURED_ARCHS:
+        if num_classes is not None or lines_path:
+            raise ValueError(f"--num-classes and --lines-input do not apply to {arch}: its config sets its shapes.")
+        conversion = convert_calf_file(input_path, config_spec)
+        write_checkpoint(conversion, output)
+        return conversion
     if arch in KERAS_ARCHS:
         if num_classes is not None or lines_path:
             raise ValueError(f"--num-classes and --lines-input do not apply to {arch}: its ImageNet "
@@ -228,11 +258,13 @@ def main(argv: list[str] | None = None) -> int:
                         help="keep the identity classifier if it has this many classes (ReID only)")
     parser.add_argument("--lines-input", default=None,
                         help="pnlcalib: the line network's checkpoint (--input is the keypoint one)")
+    parser.add_argument("--config", default=None,
+                        help="calf: the zoo config (FILE[:variant]) of the network the weights are for")
     args = parser.parse_args(argv)
     try:
         conversion = convert_file(args.arch, args.input, args.output, num_classes=args.num_classes,
-                                  lines_path=args.lines_input)
-    except (ImportError, FileNotFoundError, FileExistsError, ValueError) as error:
+                                  lines_path=args.lines_input, config_spec=args.config)
+    except (ImportError, FileNotFoundError, FileExistsError, ValueError, UserError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     params = conversion.variables["params"]
