@@ -46,6 +46,7 @@ def base() -> ml_collections.ConfigDict:
     config.optimizer.plateau_patience = 10  # plateau: windows without improvement before decay
     config.optimizer.plateau_factor = 0.1  # plateau: learning-rate multiplier at each decay
     config.optimizer.plateau_accumulation = 100  # plateau: steps averaged into one loss window
+    config.optimizer.sam_rho = 0.0  # > 0: sharpness-aware minimisation of this radius (zoo.train.optimizer)
 
     config.eval = ml_collections.ConfigDict()
     config.eval.split = "valid"  # evaluated at the end of training ("" to skip)

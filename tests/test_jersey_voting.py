@@ -1,5 +1,5 @@
 """Tracklet consolidation on hand-made evidence: one confident crop against many weak ones,
-1 against 11 against 71, weak evidence -> -1, balls by size, appearance outliers, and SAM."""
+1 against 11 against 71, weak evidence -> -1, balls by size and appearance outliers."""
 
 from __future__ import annotations
 
@@ -79,25 +79,3 @@ def test_appearance_outliers_are_dropped():
     assert keep.tolist() == [i not in (3, 11) for i in range(20)]
     assert appearance_inliers(embeddings[:2]).all()  # too few to fit
     assert appearance_inliers(rng.normal(0, 0.05, (15, 8)), threshold=3.5).sum() >= 14
-
-
-def test_sam_alternates_ascent_and_descent_in_the_shared_step():
-    """Non-opaque optax SAM through `sam_optimizer`: the first call moves the params by
-    rho * g / |g| (ascent), the second applies the base update computed at that point to the
-    saved params; the core's `value=` argument is accepted."""
-    from zoo.tasks.jersey_legibility import sam_optimizer
-
-    config = ml_collections.ConfigDict({"optimizer": {
-        "name": "sgd", "momentum": 0.0, "learning_rate": 0.1, "sam_rho": 0.5, "schedule": "constant",
-        "warmup_steps": 0, "clip_norm": 0.0}, "train": {"num_steps": 4}})
-    tx = sam_optimizer(config, 4)
-    loss = lambda w: jnp.sum(jnp.array([1.0, 3.0]) * w**2)
-    w = jnp.array([1.0, 1.0])
-    state = tx.init(w)
-    g = jax.grad(loss)(w)
-    updates, state = tx.update(g, state, w, value=loss(w))
-    adversarial = optax.apply_updates(w, updates)
-    np.testing.assert_allclose(adversarial, w + 0.5 * g / jnp.linalg.norm(g), rtol=1e-6)
-    updates, state = tx.update(jax.grad(loss)(adversarial), state, adversarial, value=loss(adversarial))
-    np.testing.assert_allclose(optax.apply_updates(adversarial, updates), w - 0.1 * jax.grad(loss)(adversarial),
-                               rtol=1e-6)

@@ -20,6 +20,7 @@ from tests import fake_task
 from zoo.tasks import action_spotting
 from zoo.train import mesh as mesh_lib
 from zoo.train import train_and_evaluate
+from zoo.errors import ConfigError
 from zoo.train.loop import NonFiniteLoss
 from zoo.train.optimizer import make_optimizer
 from zoo.train.step import compute_dtype, init_train_state, jit_train_step
@@ -173,3 +174,35 @@ def test_the_plateau_learning_rate_is_read_from_its_own_state_beside_batchnorm_s
     tx = make_optimizer(config, num_steps=10)
     opt_state = tx.init(params)
     assert float(current_learning_rate(config, 10, opt_state, 0)) == pytest.approx(0.01)
+
+
+def test_sam_alternates_ascent_and_descent_in_the_shared_step():
+    """`optimizer.sam_rho` > 0 (the jersey legibility recipe): the first call moves the params by
+    rho * g / |g| (ascent), the second applies the base update computed at that point to the
+    saved params; the core's `value=` argument is accepted; the schedule counts descent steps."""
+    import ml_collections
+    import optax
+    from zoo.train.optimizer import current_learning_rate
+
+    config = ml_collections.ConfigDict({"optimizer": {
+        "name": "sgd", "momentum": 0.0, "weight_decay": 0.0, "learning_rate": 0.1, "sam_rho": 0.5,
+        "schedule": "constant", "warmup_steps": 0, "clip_norm": 0.0}, "train": {"num_steps": 4}})
+    tx = make_optimizer(config, 4)
+    loss = lambda w: jnp.sum(jnp.array([1.0, 3.0]) * w**2)
+    w = jnp.array([1.0, 1.0])
+    state = tx.init(w)
+    g = jax.grad(loss)(w)
+    updates, state = tx.update(g, state, w, value=loss(w))
+    adversarial = optax.apply_updates(w, updates)
+    np.testing.assert_allclose(adversarial, w + 0.5 * g / jnp.linalg.norm(g), rtol=1e-6)
+    updates, state = tx.update(jax.grad(loss)(adversarial), state, adversarial, value=loss(adversarial))
+    np.testing.assert_allclose(optax.apply_updates(adversarial, updates), w - 0.1 * jax.grad(loss)(adversarial),
+                               rtol=1e-6)
+
+    config.optimizer.schedule, config.optimizer.end_learning_rate = "cosine", 0.0
+    # 4 calls, 2 descent steps: calls 0-1 at the first descent's rate, calls 2-3 at the second's
+    assert float(current_learning_rate(config, 4, None, 1)) == pytest.approx(0.1)
+    assert float(current_learning_rate(config, 4, None, 3)) == pytest.approx(0.05)
+    config.optimizer.schedule = "plateau"
+    with pytest.raises(ConfigError, match="SAM"):
+        make_optimizer(config, 4)

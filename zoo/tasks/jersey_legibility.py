@@ -12,14 +12,9 @@ to `config.data.crop_size` and learns from either
   `jersey_pseudo_labels` pipeline writes from a recogniser's confident reads (its torso boxes
   come from the pose stage).
 
-SAM (`config.optimizer.sam_rho` > 0) is `optax.contrib.sam` in its non-opaque mode: calls
-alternate between the adversarial step (params moved by rho * g / |g|) and the descent step (the
-base optimizer's update from the adversarial point's gradient, applied to the saved params), so
-the shared train step needs nothing new; `sam_optimizer` builds it. The core's optimizer
-(`zoo.train.optimizer.make_optimizer`, which train.py uses) does not call it yet, so
-`check_config` refuses sam_rho > 0 instead of training without SAM silently. The loss logged on the
-adversarial calls is the perturbed one, and BatchNorm statistics are updated on both calls (see
-the optax note on opaque_mode).
+SAM (`config.optimizer.sam_rho` > 0, the published recipe's rho 0.05 in the baseline variant) is
+the core optimizer's (`zoo.train.optimizer`): non-opaque `optax.contrib.sam`, calls alternating
+between an ascent and a descent step, so `train.num_steps` calls make half as many descent steps.
 
 Evaluation on a split with legibility truth: accuracy, precision, recall, F1, balanced accuracy
 and ROC AUC of "legible" (`zoo.metrics.jersey_stages`); the probabilities go to
@@ -48,7 +43,6 @@ from zoo.data.torso_crops import crop_resize, jitter_box
 from zoo.errors import ConfigError, UserError
 from zoo.metrics import jersey_stages
 from zoo.postprocess import jersey_reading
-from zoo.train.optimizer import learning_rate_schedule, make_optimizer
 from zoo.train.task import Scores, Task, TrainData
 
 PROBABILITIES_FILE = "legibility.json"
@@ -69,41 +63,6 @@ def example_inputs(config: ml_collections.ConfigDict) -> np.ndarray:
 def check_config(config: ml_collections.ConfigDict) -> None:
     if config.model.num_outputs != 1:
         raise ConfigError(f"config.model.num_outputs={config.model.num_outputs}: the legibility classifier has one output")
-    if config.optimizer.get("sam_rho", 0.0) > 0:
-        raise ConfigError(
-            f"config.optimizer.sam_rho={config.optimizer.sam_rho}: train.py builds its optimizer with "
-            "zoo.train.optimizer.make_optimizer, which has no SAM yet (sam_optimizer in this module is "
-            "the SAM optimizer, for the core to call); set --config.optimizer.sam_rho=0.")
-
-
-def sam_optimizer(config: ml_collections.ConfigDict, num_steps: int) -> optax.GradientTransformationExtraArgs:
-    """The optimizer of `config`, wrapped in SAM when `config.optimizer.sam_rho` > 0.
-
-    The base is SGD with `config.optimizer.momentum` (name "sgd", the published recipe) or the
-    core's adam / adamw; its schedule counts descent steps only (every second call with SAM).
-    The returned `update` accepts and ignores the core's `value=loss` extra argument.
-    """
-    opt = config.optimizer
-    rho = float(opt.get("sam_rho", 0.0))
-    descent_steps = max(num_steps // 2, 1) if rho > 0 else num_steps
-    if opt.name == "sgd":
-        base = optax.sgd(learning_rate_schedule(config, descent_steps), momentum=opt.momentum or None)
-        if opt.clip_norm:
-            base = optax.chain(optax.clip_by_global_norm(opt.clip_norm), base)
-    else:
-        base = make_optimizer(config, descent_steps)
-    if rho <= 0:
-        return optax.with_extra_args_support(base)
-    if opt.schedule == "plateau":
-        raise UserError("config.optimizer.schedule='plateau' does not combine with SAM (sam_rho > 0)")
-    sam = optax.contrib.sam(base, optax.chain(optax.contrib.normalize(), optax.sgd(rho)),
-                            sync_period=2, opaque_mode=False)
-
-    def update(updates, state, params=None, **extra_args):
-        del extra_args  # the core passes value=loss; SAM's non-opaque update takes none
-        return sam.update(updates, state, params)
-
-    return optax.GradientTransformationExtraArgs(sam.init, update)
 
 
 # ----------------------------------------------------------------------------- data

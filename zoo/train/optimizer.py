@@ -14,6 +14,13 @@ Config fields (`config.optimizer`):
   plateau_patience, plateau_factor, plateau_accumulation: plateau decay multiplies the learning
     rate by `plateau_factor` when the training loss averaged over `plateau_accumulation` steps
     has not improved for `plateau_patience` such windows.
+  sam_rho: > 0 wraps the optimizer in SAM (sharpness-aware minimisation, Foret et al. 2021) with
+    that radius: `optax.contrib.sam` in its non-opaque mode, where calls alternate between an
+    ascent step (params moved by rho * g / |g|) and a descent step (the optimizer's update from
+    the gradient at that point, applied to the saved params). The shared train step needs nothing
+    new; a run of `train.num_steps` calls makes half as many descent steps, and the schedule
+    counts those. The loss logged on ascent calls is the perturbed one, and BatchNorm statistics
+    are updated on both calls. Not with the plateau schedule.
 """
 
 from __future__ import annotations
@@ -42,10 +49,22 @@ def learning_rate_schedule(config: ml_collections.ConfigDict, num_steps: int) ->
     return optax.constant_schedule(opt.learning_rate)
 
 
+def sam_rho(config: ml_collections.ConfigDict) -> float:
+    return float(config.optimizer.get("sam_rho", 0.0))
+
+
+def descent_steps(config: ml_collections.ConfigDict, num_steps: int) -> int:
+    """How many of `num_steps` calls update the weights: every second one under SAM."""
+    return max(num_steps // 2, 1) if sam_rho(config) > 0 else num_steps
+
+
 def make_optimizer(config: ml_collections.ConfigDict, num_steps: int) -> optax.GradientTransformationExtraArgs:
     """The optimizer; its `update` takes `value=loss` (used by plateau decay, ignored otherwise)."""
     opt = config.optimizer
-    schedule = learning_rate_schedule(config, num_steps)
+    rho = sam_rho(config)
+    if rho > 0 and opt.schedule == "plateau":
+        raise ConfigError("optimizer.sam_rho > 0 (SAM) does not combine with optimizer.schedule='plateau'.")
+    schedule = learning_rate_schedule(config, descent_steps(config, num_steps))
     if opt.name == "adam":
         base = optax.adam(schedule, b1=opt.b1, b2=opt.b2, eps=opt.eps)
     elif opt.name == "adamw":
@@ -68,7 +87,17 @@ def make_optimizer(config: ml_collections.ConfigDict, num_steps: int) -> optax.G
                 min_scale=opt.end_learning_rate / opt.learning_rate,
             )
         )
-    return optax.chain(*parts)
+    optimizer = optax.chain(*parts)
+    if rho <= 0:
+        return optimizer
+    sam = optax.contrib.sam(optimizer, optax.chain(optax.contrib.normalize(), optax.sgd(rho)),
+                            sync_period=2, opaque_mode=False)
+
+    def update(updates, state, params=None, **extra_args):
+        del extra_args  # value=loss is for plateau decay, which SAM excludes
+        return sam.update(updates, state, params)
+
+    return optax.GradientTransformationExtraArgs(sam.init, update)
 
 
 def _is_plateau_state(node) -> bool:
@@ -77,7 +106,9 @@ def _is_plateau_state(node) -> bool:
 
 def current_learning_rate(config: ml_collections.ConfigDict, num_steps: int, opt_state, step):
     """The learning rate in force at `step`, including the plateau scale when there is one."""
-    lr = learning_rate_schedule(config, num_steps)(step)
+    if sam_rho(config) > 0:  # the schedule counts descent steps
+        step = step // 2
+    lr = learning_rate_schedule(config, descent_steps(config, num_steps))(step)
     if config.optimizer.schedule == "plateau":
         # The plateau state's own `scale`: a model's BatchNorm `scale` params also sit in the
         # optimizer state (Adam's moments), so a lookup by name alone is ambiguous.
