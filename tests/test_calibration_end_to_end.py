@@ -159,7 +159,7 @@ def test_predict_write_and_score_a_split(run, tmp_path):
     task.TASK.write_submission(config, unsure, str(tmp_path / "none"))
     scores = task.TASK.score(config, workdir, "valid", str(tmp_path / "none"), unsure)
     assert scores.headline["completeness"] == 0.0 and scores.headline["final_score"] == 0.0
-    assert "JaC@5" in scores.unavailable
+    assert "JaC@5" in scores.unavailable and "final_score" not in scores.unavailable  # 0 is its value
 
 
 def predict_args(**kwargs) -> argparse.Namespace:

@@ -382,9 +382,11 @@ def score(config, workdir: str, split: str, output_dir: str, records: list[dict]
         if threshold == config.eval.thresholds[0]:
             headline["completeness"] = results["completeness"]
             headline["final_score"] = results["finalScore"]
+    # No camera written: completeness 0, so the final score (completeness x JaC) is 0, a real
+    # score; JaC itself is undefined and shown as n/a with the reason.
+    headline = {k: (0.0 if k == "final_score" and np.isnan(v) else v) for k, v in headline.items()}
     unavailable = {k: "no camera was sure enough to be written" for k, v in headline.items()
                    if isinstance(v, float) and np.isnan(v)}
-    headline = {k: (0.0 if k == "final_score" and np.isnan(v) else v) for k, v in headline.items()}
     return Scores(headline=headline, details=details, unavailable=unavailable)
 
 
