@@ -7,6 +7,11 @@
 Re-running the same command resumes from the newest checkpoint in --workdir; a command that asks
 for another model or data in that workdir is refused (a workdir keeps one run). Ctrl-C stops after
 the current step and saves it.
+
+`--config.train.num_steps=0` trains nothing: it saves the initial weights, or converted ones given
+by `--config.init_from=weights/...`, as the run's step 0 and evaluates them, so that published
+weights become a run that `evaluate.py`, `zoo.predict` and a pipeline's `config.pipeline.<stage>`
+can name (and a later rerun with more steps fine-tunes from there).
 """
 
 import os

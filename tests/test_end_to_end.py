@@ -29,7 +29,8 @@ from zoo.train import evaluate_checkpoint, train_and_evaluate
 from zoo.train import mesh as mesh_lib
 from zoo.train.optimizer import make_optimizer
 from zoo.train.evaluation import evaluate_variables
-from zoo.errors import UserError
+from zoo.errors import ConfigError, UserError
+from zoo.tasks import get_task
 from zoo.train.runs import RunConflictError
 from zoo.train.step import init_train_state
 
@@ -164,6 +165,37 @@ def test_init_from_takes_params_only(data, tmp_path):
         ckpt.load_params(source, fresh, shardings)
     with pytest.raises(FileNotFoundError, match="no orbax checkpoint"):
         ckpt.load_params(str(tmp_path), fresh, shardings)
+
+
+def test_zero_steps_make_a_run_of_the_initial_or_converted_weights(data, tmp_path):
+    """train.num_steps=0: no step is taken; the initial weights (or init_from's) are saved as step
+    0, evaluated, and restore as a run's (the route for published weights into a pipeline)."""
+    from zoo.train.evaluation import restore_stage
+
+    untrained = str(tmp_path / "untrained")
+    scores = train_and_evaluate(_tiny(data, **{"train.num_steps": 0}), untrained, action_spotting.TASK)
+    assert scores is not None and "a_mAP_loose" in scores.headline
+    config = _tiny(data)
+    model = action_spotting.make_model(config)
+    fresh, _ = init_train_state(model, make_optimizer(config, 1), action_spotting.example_inputs(config),
+                                config.seed, mesh_lib.make_mesh())
+    with ocp.StandardCheckpointer() as checkpointer:
+        saved = checkpointer.restore(os.path.join(untrained, "checkpoints", "0", "state"))
+    jax.tree.map(np.testing.assert_array_equal, jax.device_get(fresh.params), saved["params"])
+
+    source = str(tmp_path / "source")  # stands for converted weights
+    train_and_evaluate(_tiny(data, **{"eval.split": ""}), source, action_spotting.TASK)
+    converted = str(tmp_path / "converted")
+    train_and_evaluate(_tiny(data, **{"train.num_steps": 0, "init_from": source, "eval.split": ""}), converted,
+                       action_spotting.TASK)
+    stage = restore_stage("model", converted, get_task, mesh_lib.local_mesh())
+    assert stage.step == 0
+    with ocp.StandardCheckpointer() as checkpointer:
+        trained = checkpointer.restore(os.path.join(source, "checkpoints", "12", "state"))
+        kept = checkpointer.restore(os.path.join(converted, "checkpoints", "0", "state"))
+    jax.tree.map(np.testing.assert_array_equal, trained["params"], kept["params"])
+    with pytest.raises(ConfigError, match="num_steps=-1"):
+        train_and_evaluate(_tiny(data, **{"train.num_steps": -1}), str(tmp_path / "bad"), action_spotting.TASK)
 
 
 def _train_command(data, workdir, *extra):

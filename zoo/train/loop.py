@@ -58,7 +58,9 @@ def check_config(config: ml_collections.ConfigDict, task: Task, mesh) -> None:
         raise ConfigError(
             f"train.grad_accum_steps={train.grad_accum_steps} must divide the batch on each device "
             f"({train.batch_size} over {mesh.devices.size} devices = {per_device}).")
-    for field in ("num_steps", "log_every_steps", "checkpoint_every_steps", "keep_checkpoints"):
+    if train.num_steps < 0:
+        raise ConfigError(f"train.num_steps={train.num_steps}; expected 0 (no training) or more.")
+    for field in ("log_every_steps", "checkpoint_every_steps", "keep_checkpoints"):
         if train[field] < 1:
             raise ConfigError(f"train.{field}={train[field]}; expected 1 or more.")
     runs.check_pipeline(config, task.stages)
@@ -165,7 +167,13 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str, task: Ta
         start = int(jax.device_get(state.step))
         runs.save_config(config, workdir, derived)  # the run has started: this is its config
         writer = metric_writer.MetricWriter(workdir, resume_from=start if resumed_step is not None else None)
-        if start >= num_steps:
+        if num_steps == 0 and resumed_step is None:
+            # No training: the initial weights (or init_from's) become the run's step-0 checkpoint,
+            # so they evaluate, predict and serve as a pipeline stage like any trained run's.
+            ckpt.save(manager, 0, state, iterator, force=True)
+            logging.info("train.num_steps=0: no training; saved the %s weights as step 0.",
+                         f"init_from ({config.init_from})" if config.init_from else "initial")
+        elif start >= num_steps:
             logging.info("The checkpoint is already at step %d of %d: nothing to train.", start, num_steps)
 
         step_fn = jit_train_step(model, task.make_loss(config), tx, mesh, shardings, dtype=dtype,
