@@ -55,7 +55,7 @@ def runs_(tmp_path_factory):
     pipeline.pipeline.spotter = spotter_dir
     scores, output = evaluate_checkpoint(pipeline, captioner_dir, captioning.TASK, "test", get_task=get_task)
     return dict(captioner=captioner_dir, spotter=spotter_dir, config=pipeline, oracle=oracle, scores=scores,
-                output=output)
+                output=output, scores_step=pipeline.train.num_steps)
 
 
 def _labels(runs_) -> str:
@@ -68,6 +68,9 @@ def test_training_evaluates_oracle_spots_and_saves_the_vocabulary(runs_):
     assert tuple(saved.data.vocabulary[:4]) == ("<pad>", "<s>", "</s>", "<unk>")
     headline = runs_["oracle"].headline
     assert list(headline) == [f"oracle_{key}@30" for key in KEYS]
+    # The pipeline's evaluation at the same step went beside the oracle's files, not over them.
+    oracle_dir = os.path.join(runs_["captioner"], "predictions", f"test_step{runs_['scores_step']}")
+    assert os.path.isdir(oracle_dir) and runs_["output"] == f"{oracle_dir}_spotter-spotter-step1"
     assert headline["oracle_Recall@30"] == headline["oracle_Precision@30"] == 1.0  # one caption per label
 
 

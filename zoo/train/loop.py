@@ -12,6 +12,7 @@ non-finite loss stops the run before anything is saved from it.
 from __future__ import annotations
 
 import contextlib
+import os
 import signal
 import threading
 import time
@@ -295,6 +296,11 @@ def evaluate_checkpoint(config: ml_collections.ConfigDict, workdir: str, task: T
         runs.check_same_run(workdir, config)
     stages = _pipeline(config, task, get_task)
     out = evaluation.prediction_dir(workdir, split, step)
+    if task.trainable and stages:
+        # A trained run evaluated through other runs (captions on a spotter's spots) keeps the
+        # files of its own evaluation at that step: these go beside them, named by the stages.
+        out += "".join(f"_{name}-{os.path.basename(os.path.normpath(stage.workdir))}-step{stage.step}"
+                       for name, stage in sorted(stages.items()))
     scores = evaluation.evaluate_split(task, config, workdir, Models(own, stages), split, out, step=step)
     if not task.trainable:  # only a pipeline that ran becomes the workdir's history
         runs.save_config(config, workdir, {})
