@@ -117,3 +117,18 @@ def test_heatmap_loss_is_zero_on_its_targets_and_skips_unknown_keypoints(weight)
     wrong = np.roll(maps, 3, axis=2)
     assert float(targets.heatmap_loss(jnp.asarray(wrong), jnp.asarray(maps), jnp.ones(1), weight)[0]) > 0
     assert float(targets.heatmap_loss(jnp.asarray(wrong), jnp.asarray(maps), jnp.zeros(1), weight)[0]) == 0
+
+
+def test_positive_weight_raises_the_class_peaks_not_the_background():
+    """An all-background prediction, the minimum plain MSE falls into: the weight adds
+    w * target * error^2 on the class channels only (the background's target is ~1 everywhere)."""
+    import jax.numpy as jnp
+
+    maps = targets.keypoint_heatmaps(np.array([[5.0, 5.0], [11.0, 3.0]]), (12, 16), 1.5)[None]
+    background = np.zeros_like(maps)
+    background[..., -1] = 1.0
+    plain = float(targets.heatmap_loss(jnp.asarray(background), jnp.asarray(maps), jnp.ones(1), 0.0)[0])
+    weighted = float(targets.heatmap_loss(jnp.asarray(background), jnp.asarray(maps), jnp.ones(1), 20.0)[0])
+    classes = maps[..., :-1]
+    expected_extra = 20.0 * np.sum(classes * classes**2) / maps.size
+    assert weighted - plain == pytest.approx(expected_extra, rel=1e-5)

@@ -7,7 +7,8 @@ the last channel is the background, 1 minus the sum of the others, clipped to [0
 targets match a softmax over channels. PnLCalib's line network instead has Gaussians at the two
 ends of each line (`line_end_heatmaps`, for a sigmoid head). The loss is the mean squared error
 over pixels and channels, optionally weighted up on the targets' peaks (`positive_weight`: weight
-1 + w * target) since the heatmaps are mostly background.
+1 + w * target on the class channels, 1 on the background channel, whose target is 1 almost
+everywhere) since the heatmaps are mostly background.
 
 Coordinates are heatmap pixels: x along the width, pixel centres at integers.
 """
@@ -114,11 +115,14 @@ def heatmap_loss(
     """Per-image weighted mean squared error [batch].
 
     predicted, target [batch, h, w, C]; image_weight [batch] (0 leaves an image out, e.g. one
-    whose keypoints are unknown); positive_weight: pixels weigh 1 + positive_weight * target.
-    The target may be smaller than the prediction (a stride-2 map of an odd size): the prediction
-    is cropped to it.
+    whose keypoints are unknown); positive_weight: pixels of the class channels weigh
+    1 + positive_weight * target; the background channel (the last) weighs 1, since weighting its
+    target (1 almost everywhere) up would only deepen the all-background minimum that the weight
+    is there to get out of. The target may be smaller than the prediction (a stride-2 map of an
+    odd size): the prediction is cropped to it.
     """
     predicted = predicted[:, : target.shape[1], : target.shape[2]]
-    weight = 1.0 + positive_weight * target
+    classes = jnp.arange(target.shape[-1]) < target.shape[-1] - 1
+    weight = 1.0 + positive_weight * target * classes
     error = jnp.mean(weight * (predicted - target) ** 2, axis=(1, 2, 3))
     return error * image_weight
