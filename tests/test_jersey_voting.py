@@ -3,11 +3,7 @@
 
 from __future__ import annotations
 
-import jax
-import jax.numpy as jnp
-import ml_collections
 import numpy as np
-import optax
 import pytest
 
 from zoo.postprocess.tracklet_voting import appearance_inliers, combine, is_ball
