@@ -55,7 +55,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from zoo.cli import user_errors
+from zoo.cli import split_counts, user_errors
 from zoo.formats.splits import SPLITS, list_games
 from zoo.formats.spotting import BALL_LABEL_FILE, LABEL_FILE, positions_ms
 from zoo.synthetic import pitch_render
@@ -266,15 +266,8 @@ def write_v2_video_dataset(root, *, games_per_split=None, half_seconds=120.0, ev
 
 
 def _parse_games(text: str) -> int | dict[str, int]:
-    if text.isdigit():
-        return int(text)
-    games = {}
-    for item in text.split(","):
-        split, sep, count = item.partition("=")
-        if not sep or not count.strip().isdigit():
-            raise argparse.ArgumentTypeError(f"expected N or split=N,..., got {item!r}")
-        games[split.strip()] = int(count)
-    return games
+    """--games: N games per split, or split=N,... (`zoo.cli.split_counts`)."""
+    return int(text) if text.isdigit() else split_counts(text)
 
 
 @user_errors
