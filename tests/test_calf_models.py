@@ -175,3 +175,23 @@ def test_deeper_gcn_runs_every_graph_size_with_one_compilation():
     # Whatever the padding slots hold does not change a graph's vector.
     padded = np.asarray(apply(variables, np.where(mask[..., None], nodes, 99.0), positions, mask))
     np.testing.assert_array_equal(padded, together)
+
+
+def test_deeper_gcn_drops_out_once_before_its_output_as_the_published_release():
+    """PyTorch Geometric 1.6.3 (the official pin) applies no dropout in DeepGCNLayer "res" blocks."""
+    import flax.linen as nn
+
+    rng = np.random.default_rng(2)
+    model = DeeperGCN(12, hidden=8, num_layers=4, dropout_rate=0.5)
+    nodes, positions, mask = _random_graphs(rng, 2, 5, [3, 5])
+    variables = model.init(jax.random.key(0), nodes, positions, mask, train=False)
+    dropouts = []
+
+    def count(next_fun, args, kwargs, context):
+        if isinstance(context.module, nn.Dropout) and context.method_name == "__call__":
+            dropouts.append(context.module.deterministic)
+        return next_fun(*args, **kwargs)
+
+    with nn.intercept_methods(count):
+        model.apply(variables, nodes, positions, mask, train=True, rngs={"dropout": jax.random.key(1)})
+    assert dropouts == [False]

@@ -110,7 +110,7 @@ class TorchCALF(nn.Module):
         x = self.node_encoder(nodes.reshape(g * p, -1))
         x = self.layers[0].conv(x, edge_index)
         for layer in self.layers[1:]:
-            x = F.dropout(x + F.relu(layer.norm(layer.conv(x, edge_index))), 0.1, self.training)
+            x = x + F.relu(layer.norm(layer.conv(x, edge_index)))  # PyG 1.6.3 "res": no dropout
         x = self.lin(F.dropout(F.relu(self.layers[0].norm(x)), 0.1, self.training))
         x = torch.where(flat_mask[:, None], x, torch.full_like(x, -math.inf)).reshape(g, p, -1).amax(1)
         return torch.where(mask.any(1)[:, None], x, torch.zeros_like(x))

@@ -11,9 +11,15 @@ The network (PyTorch Geometric's `ogbn_proteins_deepgcn` recipe, as in the offic
 
   x = Linear(features -> hidden)(nodes)
   x = GENConv_0(x)
-  for l in 1..L-1:  x = Dropout(x + ReLU(LayerNorm_l(GENConv_l(x))))       ("res" blocks)
+  for l in 1..L-1:  x = x + ReLU(LayerNorm_l(GENConv_l(x)))                 ("res" blocks)
   x = Linear(hidden -> out)(Dropout(ReLU(LayerNorm_0(x))))
   graph = max over the graph's nodes (0 for a graph without nodes)
+
+The "res" blocks have no dropout: the published runs used PyTorch Geometric 1.6.3 (pinned by the
+official repository), whose `DeepGCNLayer(block="res", dropout=0.1)` stores the rate but applies
+it only in "res+" blocks; later releases drop out after the sum. The only dropout is the one
+before the output layer. (The data gives an empty frame one all-zero node, as the official
+dataset does, so "a graph without nodes" does not reach the model from `zoo.geometry.topview`.)
 
 GENConv: x_i' = MLP(x_i + softmax-aggregation over neighbours j of (ReLU(x_j) + 1e-7)), where
 the aggregation weighs the messages m_j channel by channel with softmax_j(t * m_j), t a learnt
@@ -126,7 +132,7 @@ class DeeperGCN(nn.Module):
       out_features: width of the pooled graph vector.
       hidden: node width inside the network (published 64).
       num_layers: GENConv layers (published 14, "resGCN-14").
-      dropout_rate: dropout of the residual blocks and before the output layer (published 0.1).
+      dropout_rate: dropout before the output layer (published 0.1; none in the blocks, see above).
       edge_distance: players closer than this (metres) are joined (published 25).
       aggregation: "dense" or "segment" (see the module docstring).
 
@@ -148,8 +154,7 @@ class DeeperGCN(nn.Module):
         x = GENConv(self.aggregation, name="conv_0")(x, edges, mask)
         for layer in range(1, self.num_layers):
             h = GENConv(self.aggregation, name=f"conv_{layer}")(x, edges, mask)
-            h = nn.relu(nn.LayerNorm(epsilon=1e-5, name=f"norm_{layer}")(h))
-            x = nn.Dropout(self.dropout_rate, deterministic=not train)(x + h)
+            x = x + nn.relu(nn.LayerNorm(epsilon=1e-5, name=f"norm_{layer}")(h))
         x = nn.relu(nn.LayerNorm(epsilon=1e-5, name="norm_0")(x))
         x = nn.Dropout(self.dropout_rate, deterministic=not train)(x)
         x = nn.Dense(self.out_features, name="output")(x)
