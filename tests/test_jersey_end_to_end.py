@@ -28,6 +28,7 @@ from zoo.formats.errors import FileFormatError
 from zoo.formats.validate import validate
 from zoo.metrics import jersey as jersey_metric
 from zoo.tasks import get_task
+from zoo.tasks.jersey import confidence_sweep
 from zoo.train import evaluate_checkpoint, train_and_evaluate
 
 
@@ -104,9 +105,12 @@ def test_predict_reads_a_folder_the_generator_did_not_write(pipeline, tmp_path, 
 
 def test_pipeline_metric_matches_a_plain_count(tmp_path):
     """The headline accuracy is the share of tracklets whose number is right."""
-    records = [{"tracklet": "0", "number": 5, "label": 5, "ball": False, "crops": 3, "read": 2, "outliers": 0},
-               {"tracklet": "1", "number": -1, "label": 7, "ball": False, "crops": 3, "read": 0, "outliers": 1},
-               {"tracklet": "2", "number": -1, "label": -1, "ball": True, "crops": 2, "read": 0, "outliers": 0}]
+    records = [{"tracklet": "0", "number": 5, "label": 5, "ball": False, "crops": 3, "read": 2, "outliers": 0,
+                "best": 5, "confidence": 0.9},
+               {"tracklet": "1", "number": -1, "label": 7, "ball": False, "crops": 3, "read": 0, "outliers": 1,
+                "best": None, "confidence": None},
+               {"tracklet": "2", "number": -1, "label": -1, "ball": True, "crops": 2, "read": 0, "outliers": 0,
+                "best": None, "confidence": None}]
     task = get_task("jersey")
     config = pipeline_config.get_config("tiny")
     task.write_submission(config, records, str(tmp_path))
@@ -114,3 +118,27 @@ def test_pipeline_metric_matches_a_plain_count(tmp_path):
     assert scores.headline["Accuracy"] == pytest.approx(2 / 3)
     assert scores.details["legibility"]["legible_as_illegible"] == 1
     assert jersey_metric.evaluate(tmp_path / "valid_gt.json", tmp_path / "predictions.json")["correct"] == 2
+
+
+def test_confidence_sweep_rescores_the_vote_at_every_threshold(tmp_path):
+    """What accuracy each eval.min_confidence would give, from the records alone (to choose it on valid)."""
+    def record(tracklet, label, best, confidence, ball=False):
+        return {"tracklet": tracklet, "number": -1, "label": label, "best": best, "confidence": confidence,
+                "ball": ball, "crops": 4, "read": 0 if best is None else 2, "outliers": 0}
+
+    records = [record("0", 9, 9, 0.3),      # right up to 0.30, -1 (wrong) above
+               record("1", 12, 21, 0.2),    # misread: wrong whatever the threshold
+               record("2", -1, 4, 0.15),    # a -1 tracklet misread: right only above 0.15
+               record("3", -1, None, None, ball=True),  # a ball: -1, right
+               record("4", 30, 30, 0.95)]   # right up to 0.95
+    sweep = confidence_sweep(records)
+    assert sweep["0.05"] == sweep["0.15"] == 3 / 5
+    assert sweep["0.20"] == sweep["0.30"] == 4 / 5
+    assert sweep["0.35"] == sweep["0.95"] == 3 / 5
+    assert sweep["1.00"] == 2 / 5
+    config = pipeline_config.get_config("tiny")
+    task = get_task("jersey")
+    task.write_submission(config, records, str(tmp_path))
+    scores = task.score(config, str(tmp_path), "valid", str(tmp_path), records)
+    assert scores.details["min_confidence_sweep"] == sweep
+    assert scores.details["best_min_confidence"] == 0.20  # the lowest of the best

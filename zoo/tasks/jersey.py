@@ -36,6 +36,7 @@ import time
 import zipfile
 
 import numpy as np
+from absl import logging
 
 from zoo.data import jersey_tracklets as data
 from zoo.data.torso_crops import torso_boxes, upper_body_boxes
@@ -239,6 +240,25 @@ def groundtruth_file(config, workdir: str, split: str, output_dir: str, records:
                                          {r["tracklet"]: r["label"] for r in records}))
 
 
+CONFIDENCE_GRID = tuple(round(0.05 * i, 2) for i in range(1, 21))  # eval.min_confidence values swept
+
+
+def confidence_sweep(records: list[dict], thresholds=CONFIDENCE_GRID) -> dict[str, float]:
+    """Accuracy on labelled records had the vote used each `eval.min_confidence` in `thresholds`.
+
+    A tracklet answers its most probable number ("best") when that number's confidence reaches the
+    threshold, else -1 (balls and tracklets with too few read crops have no "best": -1), as
+    `tracklet_voting.combine` decides. Run on `valid` to choose the threshold that `test` and
+    `challenge` then use: the recogniser's confidence scale depends on the model and its training.
+    """
+    labels = np.array([r["label"] for r in records])
+    best = np.array([-1 if r["best"] is None else r["best"] for r in records])
+    confidence = np.array([-1.0 if r["confidence"] is None else r["confidence"] for r in records])
+    # `confidence` is rounded to 4 decimals in the records; so is the comparison.
+    return {f"{t:.2f}": float(np.mean(np.where(confidence >= round(t, 4), best, formats.ILLEGIBLE) == labels))
+            for t in thresholds}
+
+
 def score(config, workdir, split, output_dir, records) -> Scores | None:
     truth = groundtruth_file(config, workdir, split, output_dir, records)
     if truth is None:
@@ -246,9 +266,15 @@ def score(config, workdir, split, output_dir, records) -> Scores | None:
     results = jersey_metric.evaluate(truth, os.path.join(output_dir, SUBMISSION_FILE))
     headline = {k: float(results[k]) for k in ("Accuracy", "legible_accuracy", "illegible_accuracy")}
     read = [r for r in records if not r["ball"]]
+    sweep = confidence_sweep(records)
+    best_threshold = max(sweep, key=lambda t: (sweep[t], -float(t)))  # ties: the lower threshold
+    logging.info("On %s, eval.min_confidence=%s would score accuracy %.4f (configured %s: %.4f); "
+                 "choose it on valid, not on test.", split, best_threshold, sweep[best_threshold],
+                 config.eval.min_confidence, headline["Accuracy"])
     details = dict(results, groundtruth=truth, balls=sum(r["ball"] for r in records),
                    crops=sum(r["crops"] for r in read), crops_read=sum(r["read"] for r in read),
-                   outliers=sum(r["outliers"] for r in read))
+                   outliers=sum(r["outliers"] for r in read), min_confidence_sweep=sweep,
+                   best_min_confidence=float(best_threshold))
     unavailable = {k: "no tracklet of that kind in the split" for k, v in headline.items() if np.isnan(v)}
     return Scores(headline=headline, details=details, unavailable=unavailable)
 
