@@ -26,11 +26,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import subprocess
 import sys
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, REPO)
+
+from benchmarks.learning import mean_spread  # noqa: E402
 CONFIG = "configs/jersey/pipeline.py"
 VARIANTS = {
     "full": [],
@@ -73,21 +75,15 @@ def _run(args, seed: int, name: str, overrides: list[str]) -> dict:
             "all_minus_one": test["legibility"]["illegible_as_illegible"] + test["legibility"]["illegible_as_number"]}
 
 
-def _summary(values: list[float]) -> str:
-    if len(values) == 1:
-        return f"{values[0]:.3f}"
-    return f"{statistics.mean(values):.3f} ± {statistics.stdev(values):.3f}"
-
-
 def table(results: dict[str, dict[str, dict]]) -> str:
     lines = ["| variant | test accuracy | legible / illegible accuracy | per seed | min_confidence (chosen on valid) |",
              "|---|---|---|---|---|"]
     for name, runs in results.items():
         seeds = sorted(runs, key=int)
         accuracy = [runs[s]["accuracy"] for s in seeds]
-        legible = _summary([runs[s]["legible_accuracy"] for s in seeds])
-        illegible = _summary([runs[s]["illegible_accuracy"] for s in seeds])
-        lines.append(f"| {name} | {_summary(accuracy)} | {legible} / {illegible} | "
+        legible = mean_spread([runs[s]["legible_accuracy"] for s in seeds])
+        illegible = mean_spread([runs[s]["illegible_accuracy"] for s in seeds])
+        lines.append(f"| {name} | {mean_spread(accuracy)} | {legible} / {illegible} | "
                      f"{', '.join(f'{a:.3f}' for a in accuracy)} | {', '.join(str(runs[s]['threshold']) for s in seeds)} |")
     first = next(iter(next(iter(results.values())).values()))
     lines.append(f"| -1 for every tracklet | {first['all_minus_one'] / first['tracklets']:.3f} | 0 / 1 | | |")

@@ -66,7 +66,8 @@ def _untrained(workdir: str) -> dict[str, float]:
     return scores.headline
 
 
-def _summary(values: list[float | None]) -> str:
+def mean_spread(values: list[float | None]) -> str:
+    """Mean ± sample standard deviation of the values given (None left out), 3 decimals."""
     values = [v for v in values if v is not None]
     if not values:
         return "n/a"
@@ -84,7 +85,7 @@ def table(results: dict[str, dict[str, dict[str, float]]]) -> str:
         trained = [results[s]["trained"].get(metric) for s in seeds]
         untrained = [results[s]["untrained"].get(metric) for s in seeds]
         per_seed = ", ".join("n/a" if v is None else f"{v:.3f}" for v in trained)
-        lines.append(f"| {metric} | {_summary(untrained)} | {_summary(trained)} | {per_seed} |")
+        lines.append(f"| {metric} | {mean_spread(untrained)} | {mean_spread(trained)} | {per_seed} |")
     return "\n".join(lines)
 
 
