@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import statistics
 import subprocess
@@ -67,8 +68,9 @@ def _untrained(workdir: str) -> dict[str, float]:
 
 
 def mean_spread(values: list[float | None]) -> str:
-    """Mean ± sample standard deviation of the values given (None left out), 3 decimals."""
-    values = [v for v in values if v is not None]
+    """Mean ± sample standard deviation of the values given, 3 decimals. None and NaN (a metric
+    with nothing to score, e.g. JaC of a run that wrote no camera) are left out."""
+    values = [v for v in values if v is not None and not math.isnan(v)]
     if not values:
         return "n/a"
     if len(values) == 1:
@@ -84,7 +86,7 @@ def table(results: dict[str, dict[str, dict[str, float]]]) -> str:
     for metric in metrics:
         trained = [results[s]["trained"].get(metric) for s in seeds]
         untrained = [results[s]["untrained"].get(metric) for s in seeds]
-        per_seed = ", ".join("n/a" if v is None else f"{v:.3f}" for v in trained)
+        per_seed = ", ".join("n/a" if v is None or math.isnan(v) else f"{v:.3f}" for v in trained)
         lines.append(f"| {metric} | {mean_spread(untrained)} | {mean_spread(trained)} | {per_seed} |")
     return "\n".join(lines)
 
