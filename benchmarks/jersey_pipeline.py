@@ -26,13 +26,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 
-from benchmarks.learning import mean_spread  # noqa: E402
+from benchmarks.learning import mean_spread, run_command  # noqa: E402
+
 CONFIG = "configs/jersey/pipeline.py"
 VARIANTS = {
     "full": [],
@@ -52,10 +52,8 @@ def _evaluate(workdir: str, split: str, overrides: list[str]) -> dict:
     """`evaluate.py` of the pipeline config on `split` in `workdir`; its metrics.json (cached)."""
     metrics = os.path.join(workdir, "predictions", split, "metrics.json")
     if not os.path.isfile(metrics):
-        command = [sys.executable, os.path.join(REPO, "evaluate.py"), f"--config={CONFIG}", f"--workdir={workdir}",
-                   f"--split={split}", *(f"--config.{o}" for o in overrides)]
-        print("$", " ".join(command), flush=True)
-        subprocess.run(command, check=True, cwd=REPO)
+        run_command([sys.executable, os.path.join(REPO, "evaluate.py"), f"--config={CONFIG}", f"--workdir={workdir}",
+                     f"--split={split}", *(f"--config.{o}" for o in overrides)])
     with open(metrics) as f:
         return json.load(f)
 
@@ -75,6 +73,10 @@ def _run(args, seed: int, name: str, overrides: list[str]) -> dict:
             "all_minus_one": test["legibility"]["illegible_as_illegible"] + test["legibility"]["illegible_as_number"]}
 
 
+def _first_run(results: dict[str, dict[str, dict]]) -> dict:
+    return next(iter(next(iter(results.values())).values()))
+
+
 def table(results: dict[str, dict[str, dict]]) -> str:
     lines = ["| variant | test accuracy | legible / illegible accuracy | per seed | min_confidence (chosen on valid) |",
              "|---|---|---|---|---|"]
@@ -85,7 +87,7 @@ def table(results: dict[str, dict[str, dict]]) -> str:
         illegible = mean_spread([runs[s]["illegible_accuracy"] for s in seeds])
         lines.append(f"| {name} | {mean_spread(accuracy)} | {legible} / {illegible} | "
                      f"{', '.join(f'{a:.3f}' for a in accuracy)} | {', '.join(str(runs[s]['threshold']) for s in seeds)} |")
-    first = next(iter(next(iter(results.values())).values()))
+    first = _first_run(results)
     lines.append(f"| -1 for every tracklet | {first['all_minus_one'] / first['tracklets']:.3f} | 0 / 1 | | |")
     return "\n".join(lines)
 
@@ -107,7 +109,7 @@ def main(argv=None) -> int:
                for name, overrides in variants.items()}
     with open(os.path.join(args.workdir, "jersey_pipeline.json"), "w") as f:
         json.dump(results, f, indent=2)
-    tracklets = next(iter(next(iter(results.values())).values()))["tracklets"]
+    tracklets = _first_run(results)["tracklets"]
     print(f"\njersey pipeline on test ({tracklets} tracklets; {', '.join(args.set) or 'synthetic default'}):\n")
     print(table(results))
     return 0

@@ -29,11 +29,18 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 
 
-def _train(config_spec: str, workdir: str, seed: int, overrides: list[str]) -> None:
-    command = [sys.executable, os.path.join(REPO, "train.py"), f"--config={config_spec}", f"--workdir={workdir}",
-               f"--config.seed={seed}", *(f"--config.{o}" for o in overrides)]
+def run_command(command: list[str]) -> None:
+    """Print and run a zoo command from the repository root; if it fails, exit with its status
+    (it has printed its own `error:` line, so no traceback is added here)."""
     print("$", " ".join(command), flush=True)
-    subprocess.run(command, check=True, cwd=REPO)
+    status = subprocess.run(command, cwd=REPO).returncode
+    if status:
+        sys.exit(status)
+
+
+def _train(config_spec: str, workdir: str, seed: int, overrides: list[str]) -> None:
+    run_command([sys.executable, os.path.join(REPO, "train.py"), f"--config={config_spec}", f"--workdir={workdir}",
+                 f"--config.seed={seed}", *(f"--config.{o}" for o in overrides)])
 
 
 def _scores(workdir: str) -> dict[str, float]:

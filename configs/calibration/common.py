@@ -96,8 +96,8 @@ def base(variant: str) -> ml_collections.ConfigDict:
         config.data.read_threads = 1
         config.loss.positive_weight = 20.0
         config.train.batch_size = 8
-        # 800 steps left every camera unsure; 1500 (with the class-channel positive weight)
-        # gave a first usable share of them (docs/calibration.md, one run).
+        # 800 steps left every camera unsure; 1500 (with the class-channel positive weight) give
+        # a final score of 0.051 +- 0.010 over 3 seeds against 0 untrained (docs/calibration.md).
         config.train.num_steps = 1500
         config.optimizer.schedule = "cosine"
         config.optimizer.warmup_steps = 40
