@@ -176,7 +176,7 @@ def main(argv=None) -> None:
 
         images = [t for _, ims in tracklets for t in ims][:batch]
         boxes = upper_body_boxes(np.array([t.shape[:2] for t in images]))
-        parseq_crops = jersey_reading.crops(images, boxes, (32, 128))
+        parseq_crops = jersey_reading.crops(images, boxes, (32, 128), jersey_reading.RECOGNISER_NORMALISATION["parseq"])
         seconds = torch_comparison(parseq_crops, iters=5)
         print(f"\nPARSeq-S reading {len(parseq_crops)} crops (32x128), same weights, interleaved "
               f"(torch {package_version('torch')}, {os.cpu_count()} threads):\n")

@@ -197,3 +197,34 @@ def test_crop_label_files(tmp_path, built):
     with pytest.raises(FileFormatError, match="none of its crops is in the training split"):
         jersey_tracklets.crop_label_columns(source, other)
     assert os.path.basename(path) == "labels.json"
+
+
+def test_recognisers_read_their_own_input_normalisation():
+    """PARSeq's inputs are scaled to [-1, 1] as the published model's (strhub: Normalize(0.5, 0.5)),
+    in training batches and at inference, so converted weights read what they were trained on;
+    the CRNN (the zoo's own) keeps ImageNet's statistics."""
+    from configs.jersey import crnn as crnn_config
+    from configs.jersey import parseq as parseq_config
+    from zoo.data.image_transforms import IMAGENET_MEAN, IMAGENET_STD
+    from zoo.postprocess import jersey_reading
+    from zoo.tasks.jersey_recognition import LoadTextBatch
+
+    thumbnail = np.zeros((40, 20, 3), np.uint8)
+    thumbnail[:, 10:] = 255  # left half black, right half white
+    ok, jpeg = cv2.imencode(".png", thumbnail)
+    source = [{"image": jpeg.tobytes(), "image_path": b"0/0_0.png"}]
+    box = np.array([[0.0, 0.0, 20.0, 40.0]])
+    still = {"box_scale": 0.0, "box_shift": 0.0, "blur": 0.0, "brightness": 0.0, "contrast": 0.0,
+             "saturation": 0.0, "hue": 0.0, "channel_shuffle": 0.0, "invert": 0.0, "grey": 0.0}
+    for module, black, white in ((parseq_config, -1.0, 1.0),
+                                 (crnn_config, -IMAGENET_MEAN / IMAGENET_STD, (1 - IMAGENET_MEAN) / IMAGENET_STD)):
+        config = module.get_config("tiny")
+        size = tuple(config.data.crop_size)
+        read = jersey_reading.recogniser_crops([thumbnail], box, config)[0]
+        loader = LoadTextBatch(source, {"index": np.array([0]), "text": np.array(["7"]), "box": box}, [[0]], size,
+                               config.model.charset, 2, still, 0,
+                               jersey_reading.RECOGNISER_NORMALISATION[config.model.name])
+        trained_on = loader(0)["inputs"]["images"][0]
+        for images in (read, trained_on):
+            np.testing.assert_allclose(images[:, 0], np.broadcast_to(black, (size[0], 3)), atol=1e-5)
+            np.testing.assert_allclose(images[:, -1], np.broadcast_to(white, (size[0], 3)), atol=1e-5)

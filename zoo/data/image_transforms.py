@@ -76,9 +76,9 @@ def recolour(image: np.ndarray, rng: np.random.Generator, *, shuffle: float = 0.
     return np.ascontiguousarray(image)
 
 
-def normalize(image: np.ndarray) -> np.ndarray:
-    """uint8 RGB -> float32 with ImageNet mean and standard deviation."""
-    return (image.astype(np.float32) / 255.0 - IMAGENET_MEAN) / IMAGENET_STD
+def normalize(image: np.ndarray, mean=IMAGENET_MEAN, std=IMAGENET_STD) -> np.ndarray:
+    """uint8 RGB -> float32 (image / 255 - mean) / std, by default ImageNet's statistics."""
+    return (image.astype(np.float32) / 255.0 - mean) / std
 
 
 def random_erasing(

@@ -12,8 +12,13 @@ from collections.abc import Sequence
 import numpy as np
 
 from zoo.data import pose_transforms
-from zoo.data.image_transforms import normalize, resize
+from zoo.data.image_transforms import IMAGENET_MEAN, IMAGENET_STD, normalize, resize
 from zoo.data.torso_crops import crop_resize
+
+# Input (mean, std) of each recogniser. The published PARSeq reads images scaled to [-1, 1]
+# (strhub's transform ends with Normalize(0.5, 0.5)), not ImageNet's statistics, and its converted
+# weights only read well so; the CRNN is the zoo's own and trains on ImageNet's.
+RECOGNISER_NORMALISATION = {"parseq": (0.5, 0.5), "crnn": (IMAGENET_MEAN, IMAGENET_STD)}
 
 
 def keypoints(predictor, thumbnails: Sequence[np.ndarray], input_size: tuple[int, int]) -> np.ndarray:
@@ -27,11 +32,18 @@ def keypoints(predictor, thumbnails: Sequence[np.ndarray], input_size: tuple[int
                                         np.stack([o for _, _, o in boxed]))
 
 
-def crops(thumbnails: Sequence[np.ndarray], boxes: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """The boxes [n, 4] of the thumbnails, resized to (height, width) and normalised: [n, h, w, 3]."""
+def crops(thumbnails: Sequence[np.ndarray], boxes: np.ndarray, size: tuple[int, int],
+          normalisation=(IMAGENET_MEAN, IMAGENET_STD)) -> np.ndarray:
+    """The boxes [n, 4] of the thumbnails, resized to (height, width) and normalised with
+    (mean, std): [n, h, w, 3]."""
     if not len(thumbnails):
         return np.zeros((0, *size, 3), np.float32)
-    return np.stack([normalize(crop_resize(t, b, size)) for t, b in zip(thumbnails, boxes)])
+    return np.stack([normalize(crop_resize(t, b, size), *normalisation) for t, b in zip(thumbnails, boxes)])
+
+
+def recogniser_crops(thumbnails: Sequence[np.ndarray], boxes: np.ndarray, config) -> np.ndarray:
+    """`crops` at a recogniser run's crop size and input normalisation (`config`: its config)."""
+    return crops(thumbnails, boxes, tuple(config.data.crop_size), RECOGNISER_NORMALISATION[config.model.name])
 
 
 def legibility(predictor, torso_crops: np.ndarray) -> np.ndarray:

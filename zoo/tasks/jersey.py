@@ -155,7 +155,7 @@ def read_tracklets(config, models, tracklets: list[tuple[str, list[np.ndarray]]]
     recogniser = models["recogniser"]
     log_probs = jersey_reading.number_log_probs(
         recogniser.predictor,
-        jersey_reading.crops([thumbnails[i] for i in read], read_boxes, tuple(recogniser.config.data.crop_size)),
+        jersey_reading.recogniser_crops([thumbnails[i] for i in read], read_boxes, recogniser.config),
         int(recogniser.config.data.max_label_length))
     _timed(times, "recogniser", start)
 

@@ -51,7 +51,7 @@ def predict_split(config, workdir, models, split, shard) -> list[dict]:
         keep = np.flatnonzero(valid)
         log_probs = jersey_reading.number_log_probs(
             recogniser.predictor,
-            jersey_reading.crops([thumbnails[i] for i in keep], boxes[keep], tuple(recogniser.config.data.crop_size)),
+            jersey_reading.recogniser_crops([thumbnails[i] for i in keep], boxes[keep], recogniser.config),
             int(recogniser.config.data.max_label_length))
         best = np.argmax(log_probs, axis=1) if len(keep) else np.zeros(0, int)
         probability = np.exp(log_probs[np.arange(len(keep)), best]) if len(keep) else np.zeros(0)

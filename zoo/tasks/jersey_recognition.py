@@ -100,6 +100,7 @@ class LoadTextBatch:
     max_length: int
     augment: dict  # config.augment
     seed: int
+    normalisation: tuple  # (mean, std) of the recogniser's input (jersey_reading.RECOGNISER_NORMALISATION)
 
     def __call__(self, batch: int) -> dict:
         images, texts = [], []
@@ -115,7 +116,7 @@ class LoadTextBatch:
             crop = color_jitter(crop, rng, brightness=a["brightness"], contrast=a["contrast"],
                                 saturation=a["saturation"], hue=a["hue"])
             crop = recolour(crop, rng, shuffle=a["channel_shuffle"], invert=a["invert"], grey=a["grey"])
-            images.append(normalize(crop))
+            images.append(normalize(crop, *self.normalisation))
             texts.append(self.crops["text"][row])
         tokens = parseq.encode_labels(texts, self.charset, self.max_length)
         return {"inputs": {"images": np.stack(images), "tokens": tokens},
@@ -134,7 +135,8 @@ def make_train_data(config: ml_collections.ConfigDict, workdir: str, batch_size:
                         f"{max_length(config)}, e.g. {too_long[0]!r}")
     plan = samplers.ActionBatches(np.arange(len(crops["index"])), batch_size=batch_size, seed=config.seed)
     loader = LoadTextBatch(source, crops, plan, crop_size(config), config.model.charset, max_length(config),
-                           config.augment.to_dict(), config.seed)
+                           config.augment.to_dict(), config.seed,
+                           jersey_reading.RECOGNISER_NORMALISATION[config.model.name])
     logging.info("Recogniser: %d legible training crops, %d distinct numbers.", len(crops["index"]),
                  len(set(crops["text"])))
     dataset = grain.MapDataset.range(samplers.ENDLESS)[jax.process_index()::jax.process_count()].map(loader)
@@ -179,7 +181,7 @@ def predict_split(config, workdir, models, split, shard) -> list[dict]:
     records, done = [], 0
     for found, thumbnails in data.decoded(source, crops["index"][rows], int(config.eval.batch_size)):
         part, done = rows[done : done + len(found)], done + len(found)
-        images = jersey_reading.crops(thumbnails, crops["box"][part], crop_size(config))
+        images = jersey_reading.recogniser_crops(thumbnails, crops["box"][part], config)
         outputs = predictor({"images": images, "tokens": np.zeros((len(images), max_length(config) + 2), np.int32)})
         best = np.argmax(outputs["number_log_probs"], axis=1) if "number_log_probs" in outputs else [-1] * len(part)
         records += [{"image_path": f["image_path"].decode(), "read": text, "best_number": int(b),
