@@ -258,7 +258,8 @@ class PARSeq(nn.Module):
         charset and T >= 2).
       remat: recompute each encoder block in the backward pass (zoo.models.remat).
 
-    Call: inputs {"images": [batch, height, width, 3] normalised, "tokens": [batch, T + 2] int
+    Call: inputs {"images": [batch, height, width, 3], RGB / 255 scaled to [-1, 1] as the published
+    model reads them, "tokens": [batch, T + 2] int
     (`encode_labels`; only read in training)} ->
       training: {"logits": [K, batch, T + 1, classes]}, one set per ordering (see
         `zoo.losses.text_recognition.permutation_loss`);
