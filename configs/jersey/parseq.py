@@ -47,8 +47,10 @@ def get_config(arg=None):
     config.train.num_steps = 20_000
     if variant == "synthetic":
         # A small PARSeq (0.2M parameters) sized for a CPU. From scratch it learns slowly: over 3
-        # seeds, 3000 steps read 9 % of the legible valid crops, its loss flat near 1.5 from step
-        # ~600 (docs/jersey.md); the CRNN reads 45 % after 2000. Not yet understood.
+        # seeds, 3000 steps read 8 % of the legible valid crops, the CRNN 45 % after 2000. Its ViT
+        # has to learn colour-independent strokes from the crops' kit colours, which takes it
+        # thousands of steps (benchmarks/parseq_from_scratch.py, docs/jersey.md); the published
+        # recipe fine-tunes the text-pretrained model instead (`baseline` + init_from).
         config.data.crop_size = (32, 64)
         config.model.embed_dim = 64
         config.model.enc_num_heads = 2
