@@ -9,10 +9,10 @@ numbers 0..99 drawn with OpenCV on 32x64 images, each mode adding one difficulty
 crops:
 
   clean              black on white, near one place;
-  any_place          black on white, anywhere in the crop, at one of several sizes;
+  any_place          black on white, anywhere in the crop, at a random size;
   colours            a random text colour on a random background (at least 150 apart in the
                      sum of the RGB differences), near one place;
-  colours_any_place  both.
+  colours_any_place  random colours, anywhere in the crop, at the size of `clean`.
 
 Adam(W) at 1e-3 (100 warm-up steps, cosine to --steps), batch 32, clip 20, no weight decay.
 Prints the share of 256 held-out numbers read exactly (greedy decoding) every --eval_every steps
