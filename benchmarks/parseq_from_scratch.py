@@ -73,14 +73,12 @@ def run(mode: str, steps: int, eval_every: int, seed: int) -> list[tuple[int, fl
 
     from configs.jersey import parseq as parseq_config
     from zoo.losses.text_recognition import permutation_loss
-    from zoo.models.parseq import PARSeq, decode_tokens, encode_labels, token_ids
+    from zoo.models.parseq import decode_tokens, encode_labels, token_ids
+    from zoo.tasks.jersey_recognition import make_model
 
-    m = parseq_config.get_config("synthetic").model
-    charset = m.charset
-    model = PARSeq(charset=charset, max_label_length=2, patch_size=tuple(m.patch_size), embed_dim=m.embed_dim,
-                   enc_num_heads=m.enc_num_heads, enc_mlp_ratio=m.enc_mlp_ratio, enc_depth=m.enc_depth,
-                   dec_num_heads=m.dec_num_heads, dec_mlp_ratio=m.dec_mlp_ratio, dec_depth=m.dec_depth,
-                   dropout=m.dropout)
+    config = parseq_config.get_config("synthetic")
+    charset = config.model.charset
+    model = make_model(config)  # the network `train.py` builds from this config
     ids = token_ids(charset)
     rng = np.random.default_rng(seed)
     images, texts = batch(rng, 2, mode)
@@ -130,6 +128,8 @@ def main(argv=None) -> None:
     parser.add_argument("--eval_every", type=int, default=250)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
+    if args.steps < 2 or args.eval_every < 1:
+        parser.error(f"--steps {args.steps} --eval_every {args.eval_every}: give at least 2 steps and eval_every >= 1")
     results = {}
     for mode in args.modes:
         start = time.time()
