@@ -67,11 +67,26 @@ def _layouts(seed: int = 3):
         event["visibility"] = "visible"
     scene = players.half_scene(rng, events, 3600, 2, home_sign=1.0)
     found = []
-    for _, _, end, event in players._windows(events, 3600, 2):
+    for _, start, end, event in players._windows(events, 3600, 2):
         frame = int(2 * int(event["position"]) / 1000)
-        if end - frame >= 2:  # the layout holds on the action's frame
+        if start <= frame - 2 and end - frame >= 6:  # in place before the action, held a second after
             found.append((event["label"], scene["positions"][frame], event["team"]))
+            found.append((event["label"], scene["positions"][frame + 2], event["team"]))
     return found
+
+
+def test_layouts_hold_after_the_action_until_the_next_one():
+    rng = np.random.default_rng(3)
+    events = synthetic._events(rng, 1, 1800, 120)
+    frames = sorted(int(2 * int(e["position"]) / 1000) for e in events)
+    windows = players._windows(events, 3600, 2)
+    assert len(windows) > 20
+    for blend_start, start, end, event in windows:
+        frame = int(2 * int(event["position"]) / 1000)
+        following = [f for f in frames if f > frame]
+        expected = min(frame + int(2 * players.LAYOUT_TAIL_S[event["label"]]), (following or [3600])[0] - 1, 3599)
+        assert end == max(expected, frame)
+        assert blend_start <= start <= frame <= end
 
 
 def test_player_layouts_carry_the_patterned_classes():

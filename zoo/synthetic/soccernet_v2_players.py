@@ -6,7 +6,9 @@ broadcast camera shows, and the two official files written from that
 `zoo.formats.frame_detections`), in 398 x 224 images as the SoccerNet 224p videos.
 
 The player layout carries the signal of the calibration paper's "patterned" classes: for a few
-seconds before each such action the players take its typical layout and hold it until just after:
+seconds before each such action the players take its typical layout, and they hold it for a few
+seconds after it (`LAYOUT_TAIL_S`), as real players do while the ball comes in from a corner or
+the referee books a player:
 
   Penalty           the taker at the penalty spot, the goalkeeper on his line, everyone else
                     outside the penalty area behind the ball;
@@ -44,7 +46,14 @@ LAYOUT_LEAD_S: Mapping[str, float] = types.MappingProxyType({
     "Penalty": 12.0, "Corner": 10.0, "Direct free-kick": 10.0, "Kick-off": 10.0, "Throw-in": 5.0,
     "Yellow card": 6.0, "Red card": 6.0, "Yellow->red card": 6.0,
 })
-LAYOUT_TAIL_S = 1.5
+# Seconds after the action for which the layout still holds. CALF's segmentation loss looks at
+# the seconds after an action and leaves the seconds before it free (`zoo.losses.calf`), so a
+# layout that ends on the action would give a calibration branch, which sees one frame at a
+# time, nothing to learn from; real layouts do outlast the kick by a few seconds.
+LAYOUT_TAIL_S: Mapping[str, float] = types.MappingProxyType({
+    "Penalty": 3.0, "Corner": 4.0, "Direct free-kick": 3.0, "Kick-off": 5.0, "Throw-in": 3.0,
+    "Yellow card": 8.0, "Red card": 8.0, "Yellow->red card": 8.0,
+})
 BLEND_S = 2.0  # players walk into (and out of) a layout over this time
 CLOSE_UP_EVERY_S = 60.0  # a close-up starts about this often (outside layouts)
 MISSED_DETECTION = 0.05
@@ -162,17 +171,22 @@ def _layout(rng, label: str, attack_sign: float, attackers: int, home: np.ndarra
 def _windows(events: Sequence[dict], num_frames: int, fps: int) -> list[tuple[int, int, int, dict]]:
     """(blend start, layout start, layout end, event) of every patterned action, in time order.
 
-    A layout never starts walking in before the previous action (of any class) has happened.
+    A layout never starts walking in before the previous action (of any class) has happened and
+    the previous layout has ended, and it ends before the next action.
     """
-    windows, previous = [], -1
-    for event in sorted(events, key=lambda e: int(e["position"])):
-        frame = int(fps * int(event["position"]) / 1000)
+    ordered = sorted(events, key=lambda e: int(e["position"]))
+    frames = [int(fps * int(e["position"]) / 1000) for e in ordered]
+    windows, busy_until = [], -1  # the previous action's frame, or the end of its layout
+    for i, (event, frame) in enumerate(zip(ordered, frames)):
         if event["label"] in LAYOUT_LEAD_S:
-            start = max(frame - int(LAYOUT_LEAD_S[event["label"]] * fps), previous + 2, 0)
-            blend_start = max(start - int(BLEND_S * fps), previous + 1, 0)
-            end = min(frame + int(LAYOUT_TAIL_S * fps), num_frames - 1)
-            windows.append((blend_start, min(start, frame), end, event))
-        previous = frame
+            following = frames[i + 1] if i + 1 < len(frames) else num_frames
+            start = max(frame - int(LAYOUT_LEAD_S[event["label"]] * fps), busy_until + 2, 0)
+            blend_start = max(start - int(BLEND_S * fps), busy_until + 1, 0)
+            end = max(min(frame + int(LAYOUT_TAIL_S[event["label"]] * fps), following - 1, num_frames - 1), frame)
+            windows.append((blend_start, min(start, frame), min(end, num_frames - 1), event))
+            busy_until = max(frame, end)
+        else:
+            busy_until = max(busy_until, frame)
     return windows
 
 
