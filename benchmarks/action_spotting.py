@@ -18,6 +18,18 @@ trained and untrained, mean ± std over the seeds of `benchmarks/learning.py` ru
     python benchmarks/learning.py --config configs/action_spotting/transformer.py --workdir runs/learning/astra
     python benchmarks/action_spotting.py table runs/learning/nvpp runs/learning/calf runs/learning/astra ...
 
+`layouts`: whether trained CALF runs tell the synthetic set pieces apart, which is what a
+calibration branch should add. In the synthetic games (`set_piece_features=shared`) the five set
+pieces share one feature direction, and only the player layouts (`zoo.synthetic.
+soccernet_v2_players`) say which one it is. For every visible penalty, kick-off, throw-in, direct
+free-kick and corner of a split, it reports how often the segmentation's highest set-piece score
+names the right one at the frames where the layout is meant to hold (`LAYOUT_LEAD_S` before the
+action to `LAYOUT_TAIL_S` after it), and how often the most confident spot within 10 s of the
+action has the right class. A run that names them on the train split and not on the test split
+has memorised its training games.
+
+    python benchmarks/action_spotting.py layouts runs/learning/gcn60/seed0 runs/learning/calf60/seed0 [--split train]
+
 The merged calibration-aware model is a pipeline of two trained runs: `python evaluate.py --config
 configs/action_spotting/calf_calibration_merged.py --config.pipeline.patterned=RUN
 --config.pipeline.fuzzy=RUN --workdir runs/merged` prints its row's numbers.
@@ -42,7 +54,11 @@ sys.path.insert(0, str(REPO))
 
 from benchmarks.timing import package_version, time_interleaved
 from zoo.losses import calf as calf_loss
+from zoo.postprocess.chunk_spotting import chunk_frames
+from zoo.synthetic.soccernet_v2_players import LAYOUT_LEAD_S, LAYOUT_TAIL_S
 from zoo.tasks import action_spotting_calf as family
+from zoo.tasks import get_task
+from zoo.train import evaluation
 from zoo.train import mesh as mesh_lib
 from zoo.train import step as step_lib
 
@@ -179,6 +195,74 @@ def table(args) -> None:
             print(f"| {name} ({when}) | {len(results)} | {cells} |")
 
 
+# -------------------------------------------------------------------------------------- layouts
+
+SET_PIECES = ("Penalty", "Kick-off", "Throw-in", "Direct free-kick", "Corner")
+NEAR_SECONDS = 10.0
+
+
+def _stitched_segmentation(config, predictor, half) -> np.ndarray:
+    """Segmentation scores of every frame [F, C], averaged over the inference chunks that hold it."""
+    index = chunk_frames(len(half.features), family.chunk_size(config), family.receptive_field(config))
+    scores = np.asarray(predictor(family.half_inputs(config, half))["segmentation"], np.float64)
+    total = np.zeros((len(half.features), scores.shape[-1]))
+    count = np.zeros(len(half.features))
+    np.add.at(total, index.reshape(-1), scores.reshape(-1, scores.shape[-1]))
+    np.add.at(count, index.reshape(-1), 1)
+    return total / np.maximum(count, 1)[:, None]
+
+
+def layout_reading(config, predictor, halves) -> dict:
+    """Over the visible set pieces of `halves`: frames of their layouts (and of each set piece),
+    those where the segmentation names the right one, events (and of each), and those whose best
+    spot near them names them."""
+    classes = family.classes_of(config)
+    missing = [c for c in SET_PIECES if c not in classes]
+    if missing:
+        raise SystemExit(f"error: {config.data.classes!r} runs do not spot {', '.join(missing)}.")
+    columns = np.array([classes.index(c) for c in SET_PIECES])
+    fps = config.data.framerate
+    counts = dict(right_frames=0, frames=0, right_spots=0, events=0,
+                  frames_of=np.zeros(len(SET_PIECES), int), events_of=np.zeros(len(SET_PIECES), int))
+    for half in halves:
+        segmentation = _stitched_segmentation(config, predictor, half)
+        frame, klass, score = family.predict_half(config, predictor, half)
+        for action in half.annotations:
+            if action.label not in SET_PIECES or not action.visible:
+                continue
+            at = action.frame(fps)
+            layout = slice(max(at - int(LAYOUT_LEAD_S[action.label] * fps), 0),
+                           min(at + int(LAYOUT_TAIL_S[action.label] * fps), len(segmentation) - 1) + 1)
+            named = columns[segmentation[layout][:, columns].argmax(-1)]
+            counts["right_frames"] += int((named == classes.index(action.label)).sum())
+            counts["frames"] += len(named)
+            near = np.abs(frame - at) <= NEAR_SECONDS * fps
+            counts["right_spots"] += int(near.any() and klass[near][np.argmax(score[near])] == classes.index(action.label))
+            counts["events"] += 1
+            counts["frames_of"][SET_PIECES.index(action.label)] += len(named)
+            counts["events_of"][SET_PIECES.index(action.label)] += 1
+    return counts
+
+
+def layouts(args) -> None:
+    """Set piece read at its layout frames, and the class of the best spot near it, per run."""
+    mesh = mesh_lib.make_mesh()
+    print("| run | split | layout frames naming their set piece | set pieces whose best spot within "
+          f"{NEAR_SECONDS:.0f} s names them | set pieces | always the commonest (frames, set pieces) |")
+    print("|---|---|---:|---:|---:|---:|")
+    for run in args.runs:
+        stage = evaluation.restore_stage("model", run, get_task, mesh)
+        if stage.config.model.name != "calf":
+            raise SystemExit(f"error: {run} is not a CALF run ({stage.config.model.name}).")
+        halves = family.read_halves(stage.config, stage.workdir, args.split)
+        c = layout_reading(stage.config, stage.predictor, halves)
+        if not c["events"]:
+            raise SystemExit(f"error: the {args.split} split of {run} has no visible set piece.")
+        print(f"| {run} | {args.split} | {100 * c['right_frames'] / c['frames']:.1f} % | "
+              f"{100 * c['right_spots'] / c['events']:.1f} % | {c['events']} | "
+              f"{100 * c['frames_of'].max() / c['frames']:.1f} %, {100 * c['events_of'].max() / c['events']:.1f} % |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -190,8 +274,11 @@ def main() -> None:
     p.add_argument("--torch-threads", type=int, default=os.cpu_count())
     p = commands.add_parser("table", help="benchmarks/learning.py workdirs side by side")
     p.add_argument("workdirs", nargs="+", help="--workdir of benchmarks/learning.py runs")
+    p = commands.add_parser("layouts", help="do trained CALF runs tell the synthetic set pieces apart")
+    p.add_argument("runs", nargs="+", help="train.py workdirs (e.g. a learning.py seed directory)")
+    p.add_argument("--split", default="test")
     args = parser.parse_args()
-    {"speed": speed, "table": table}[args.command](args)
+    {"speed": speed, "table": table, "layouts": layouts}[args.command](args)
 
 
 if __name__ == "__main__":

@@ -197,3 +197,47 @@ def test_the_merged_model_spots_patterned_classes_with_one_run_and_fuzzy_with_th
     with pytest.raises(UserError, match="config.pipeline.fuzzy is empty"):
         task.predict_split(merged, workdir, Models(own=None, stages={"patterned": stages["patterned"]}), "test",
                            Shard())
+
+
+def test_the_layouts_benchmark_counts_the_set_pieces_a_network_names():
+    """`benchmarks/action_spotting.py layouts`: an oracle segmentation names every layout frame, one
+    that always says "Corner" names the corners' frames only; the best spot near an action counts
+    when its class is the action's."""
+    from benchmarks import action_spotting as bench
+
+    config = calf_configs.get_config("tiny")
+    config.data.classes = "patterned"
+    classes = family.classes_of(config)
+    actions = [(300, "Corner"), (500, "Penalty"), (700, "Throw-in"), (800, "Corner"), (1000, "Goal")]
+    annotations = tuple(spotting_format.Annotation(1, f // 2, f * 500, label, "visible", "home") for f, label in actions)
+    num_frames = 1200
+    features = np.zeros((num_frames, 512), np.float32)
+    features[:, 0] = np.arange(num_frames)  # the fake networks below read the frame index here
+    truth = np.zeros((num_frames, len(classes)), np.float32)
+    for frame, label in actions:
+        if label in classes:
+            truth[frame - 30:frame + 20, classes.index(label)] = 1.0
+    half = family.Half("game", 1, features, annotations)
+
+    def network(segmentation_of):
+        def predict(inputs):
+            frames = inputs["features"][..., 0].astype(int)  # [chunks, T]
+            spotting = np.zeros((len(frames), config.model.num_detections, 2 + len(classes)), np.float32)
+            spotting[:, 0, :2] = [0.9, 0.5]  # one confident spot mid-chunk, of the commonest class there
+            middle = frames[:, frames.shape[1] // 2]
+            spotting[np.arange(len(frames)), 0, 2 + segmentation_of(middle).argmax(-1)] = 1.0
+            return {"segmentation": segmentation_of(frames), "spotting": spotting}
+        return predict
+
+    oracle = bench.layout_reading(config, network(lambda frames: truth[frames]), [half])
+    corner = np.zeros(len(classes), np.float32)
+    corner[classes.index("Corner")] = 1.0
+    always_corner = bench.layout_reading(config, network(lambda frames: np.broadcast_to(corner, frames.shape + corner.shape)), [half])
+    lead, tail = bench.LAYOUT_LEAD_S, bench.LAYOUT_TAIL_S
+    lengths = {label: int(2 * lead[label]) + int(2 * tail[label]) + 1 for label in ("Corner", "Penalty", "Throw-in")}
+    assert oracle["events"] == always_corner["events"] == 4  # the goal is no set piece
+    assert oracle["frames"] == always_corner["frames"] == 2 * lengths["Corner"] + lengths["Penalty"] + lengths["Throw-in"]
+    assert oracle["right_frames"] == oracle["frames"]
+    assert always_corner["right_frames"] == 2 * lengths["Corner"]
+    assert always_corner["events_of"].tolist() == [1, 0, 1, 0, 2]  # in bench.SET_PIECES order
+    assert 0 <= always_corner["right_spots"] <= 2 and oracle["right_spots"] >= always_corner["right_spots"]
