@@ -11,8 +11,9 @@ calibration-aware network instead (8 patterned classes, feature multiplier 2).
     python benchmarks/action_spotting.py speed [--batch-size 32] [--context player_graph]
 
 `table`: the models side by side on the same synthetic split with the same metric (tight and
-loose Average-mAP, and the means over the calibration paper's patterned and fuzzy classes),
-trained and untrained, mean ± std over the seeds of `benchmarks/learning.py` runs:
+loose Average-mAP, the means over the calibration paper's patterned and fuzzy classes, and over
+the five set pieces that only the synthetic player layouts tell apart), trained and untrained,
+mean ± std over the seeds of `benchmarks/learning.py` runs:
 
     python benchmarks/learning.py --config configs/action_spotting/calf.py --workdir runs/learning/calf
     python benchmarks/learning.py --config configs/action_spotting/transformer.py --workdir runs/learning/astra
@@ -171,6 +172,10 @@ def speed(args) -> None:
 COLUMNS = (("a_mAP_tight", "tight"), ("a_mAP_loose", "loose"), ("a_mAP_patterned_tight", "patterned tight"),
            ("a_mAP_patterned_loose", "patterned loose"), ("a_mAP_fuzzy_tight", "fuzzy tight"),
            ("a_mAP_fuzzy_loose", "fuzzy loose"))
+# The five patterned classes whose synthetic features are one (`set_piece_features=shared`): only
+# the player layouts tell them apart, so they are where a calibration branch can add something.
+SET_PIECES = ("Penalty", "Kick-off", "Throw-in", "Direct free-kick", "Corner")
+SET_PIECE_COLUMNS = (("set_pieces_tight", "set pieces tight"), ("set_pieces_loose", "set pieces loose"))
 
 
 def _cell(values: list[float]) -> str:
@@ -182,22 +187,46 @@ def _cell(values: list[float]) -> str:
     return f"{statistics.mean(values):.1f} ± {statistics.stdev(values):.1f}"
 
 
+def _set_pieces(workdir: str, seed: str, when: str) -> dict[str, float | None]:
+    """Mean Average-mAP over the five set pieces (`SET_PIECES`) of one seed's final (or untrained)
+    test predictions, from the per-class values its evaluation wrote; None where it has none."""
+    predictions = os.path.join(workdir, f"seed{seed}", "predictions")
+    if when == "untrained":
+        folder = "untrained"
+    else:
+        steps = [int(n.rsplit("step", 1)[1]) for n in os.listdir(predictions) if n.startswith("test_step")
+                 and os.path.isdir(os.path.join(predictions, n))] if os.path.isdir(predictions) else []
+        if not steps:
+            return {"set_pieces_tight": None, "set_pieces_loose": None}
+        folder = f"test_step{max(steps)}"
+    path = os.path.join(predictions, folder, "metrics.json")
+    if not os.path.exists(path):
+        return {"set_pieces_tight": None, "set_pieces_loose": None}
+    with open(path) as f:
+        metrics = json.load(f)
+    rows = [metrics["classes"].index(c) for c in SET_PIECES]
+    return {f"set_pieces_{m}": float(np.mean([metrics[m]["a_mAP_per_class"][i] for i in rows]))
+            for m in ("tight", "loose")}
+
+
 def table(args) -> None:
-    """Trained and untrained Average-mAP (%) of benchmarks/learning.py workdirs, mean ± std over seeds."""
-    print("| run | seeds | " + " | ".join(label for _, label in COLUMNS) + " |")
-    print("|---|---:|" + "---:|" * len(COLUMNS))
+    """Trained and untrained Average-mAP (%) of benchmarks/learning.py workdirs, mean ± std over
+    seeds; the set-piece columns read each seed's final test evaluation (its per-class values)."""
+    columns = COLUMNS + SET_PIECE_COLUMNS
+    print("| run | seeds | " + " | ".join(label for _, label in columns) + " |")
+    print("|---|---:|" + "---:|" * len(columns))
     for workdir in args.workdirs:
         with open(os.path.join(workdir, "learning.json")) as f:
             results = json.load(f)
         name = os.path.basename(os.path.normpath(workdir))
         for when in ("untrained", "trained"):
-            cells = " | ".join(_cell([r[when].get(key) for r in results.values()]) for key, _ in COLUMNS)
+            rows = [{**r[when], **_set_pieces(workdir, seed, when)} for seed, r in results.items()]
+            cells = " | ".join(_cell([r.get(key) for r in rows]) for key, _ in columns)
             print(f"| {name} ({when}) | {len(results)} | {cells} |")
 
 
 # -------------------------------------------------------------------------------------- layouts
 
-SET_PIECES = ("Penalty", "Kick-off", "Throw-in", "Direct free-kick", "Corner")
 NEAR_SECONDS = 10.0
 
 

@@ -241,3 +241,27 @@ def test_the_layouts_benchmark_counts_the_set_pieces_a_network_names():
     assert always_corner["right_frames"] == 2 * lengths["Corner"]
     assert always_corner["events_of"].tolist() == [1, 0, 1, 0, 2]  # in bench.SET_PIECES order
     assert 0 <= always_corner["right_spots"] <= 2 and oracle["right_spots"] >= always_corner["right_spots"]
+
+
+def test_the_comparison_table_averages_the_set_pieces_of_each_seeds_final_evaluation(tmp_path, capsys):
+    """`benchmarks/action_spotting.py table`: the set-piece columns are the mean per-class
+    Average-mAP of the five set pieces in each seed's last test evaluation, then over seeds."""
+    import argparse
+
+    from benchmarks import action_spotting as bench
+
+    classes = list(spotting_format.CLASSES_V2)
+    headline = {key: 0.5 for key, _ in bench.COLUMNS}
+    for seed, value in (("0", 0.2), ("1", 0.4)):
+        for folder, per_class_value in (("untrained", 0.0), ("test_step10", 0.9), ("test_step20", value)):
+            per_class = [per_class_value if c in bench.SET_PIECES else 1.0 for c in classes]
+            os.makedirs(tmp_path / f"seed{seed}" / "predictions" / folder)
+            with open(tmp_path / f"seed{seed}" / "predictions" / folder / "metrics.json", "w") as f:
+                json.dump({"classes": classes, "tight": {"a_mAP_per_class": [v / 2 for v in per_class]},
+                           "loose": {"a_mAP_per_class": per_class}}, f)
+    with open(tmp_path / "learning.json", "w") as f:
+        json.dump({s: {"trained": headline, "untrained": headline} for s in ("0", "1")}, f)
+    bench.table(argparse.Namespace(workdirs=[str(tmp_path)]))
+    rows = [line.split(" | ") for line in capsys.readouterr().out.splitlines()[2:]]
+    assert rows[0][-2:] == ["0.0 ± 0.0", "0.0 ± 0.0 |"]  # untrained
+    assert rows[1][-2:] == ["15.0 ± 7.1", "30.0 ± 14.1 |"]  # step 20, not step 10: 20 and 40 %, halved tight
