@@ -81,12 +81,14 @@ def test_layouts_hold_after_the_action_until_the_next_one():
     frames = sorted(int(2 * int(e["position"]) / 1000) for e in events)
     windows = players._windows(events, 3600, 2)
     assert len(windows) > 20
+    previous_end = -1
     for blend_start, start, end, event in windows:
         frame = int(2 * int(event["position"]) / 1000)
         following = [f for f in frames if f > frame]
         expected = min(frame + int(2 * players.LAYOUT_TAIL_S[event["label"]]), (following or [3600])[0] - 1, 3599)
         assert end == max(expected, frame)
-        assert blend_start <= start <= frame <= end
+        assert previous_end < blend_start <= start <= frame <= end  # no walking in during the last layout
+        previous_end = end
 
 
 def test_player_layouts_carry_the_patterned_classes():
