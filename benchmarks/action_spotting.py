@@ -54,6 +54,7 @@ REPO = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from benchmarks.timing import package_version, time_interleaved
+from zoo.cli import user_errors
 from zoo.losses import calf as calf_loss
 from zoo.postprocess.chunk_spotting import chunk_frames
 from zoo.synthetic.soccernet_v2_players import LAYOUT_LEAD_S, LAYOUT_TAIL_S
@@ -230,12 +231,13 @@ def table(args) -> None:
 NEAR_SECONDS = 10.0
 
 
-def _stitched_segmentation(config, predictor, half) -> np.ndarray:
-    """Segmentation scores of every frame [F, C], averaged over the inference chunks that hold it."""
-    index = chunk_frames(len(half.features), family.chunk_size(config), family.receptive_field(config))
-    scores = np.asarray(predictor(family.half_inputs(config, half))["segmentation"], np.float64)
-    total = np.zeros((len(half.features), scores.shape[-1]))
-    count = np.zeros(len(half.features))
+def _stitched_segmentation(config, segmentation, num_frames: int) -> np.ndarray:
+    """Segmentation scores of every frame [F, C] from those of a half's inference chunks
+    [n, T, C], averaged over the chunks that hold the frame."""
+    index = chunk_frames(num_frames, family.chunk_size(config), family.receptive_field(config))
+    scores = np.asarray(segmentation, np.float64)
+    total = np.zeros((num_frames, scores.shape[-1]))
+    count = np.zeros(num_frames)
     np.add.at(total, index.reshape(-1), scores.reshape(-1, scores.shape[-1]))
     np.add.at(count, index.reshape(-1), 1)
     return total / np.maximum(count, 1)[:, None]
@@ -254,8 +256,9 @@ def layout_reading(config, predictor, halves) -> dict:
     counts = dict(right_frames=0, frames=0, right_spots=0, events=0,
                   frames_of=np.zeros(len(SET_PIECES), int), events_of=np.zeros(len(SET_PIECES), int))
     for half in halves:
-        segmentation = _stitched_segmentation(config, predictor, half)
-        frame, klass, score = family.predict_half(config, predictor, half)
+        outputs = predictor(family.half_inputs(config, half))  # one pass gives both
+        segmentation = _stitched_segmentation(config, outputs["segmentation"], len(half.features))
+        frame, klass, score = family.half_spots(config, outputs["spotting"], len(half.features))
         for action in half.annotations:
             if action.label not in SET_PIECES or not action.visible:
                 continue
@@ -292,6 +295,7 @@ def layouts(args) -> None:
               f"{100 * c['frames_of'].max() / c['frames']:.1f} %, {100 * c['events_of'].max() / c['events']:.1f} % |")
 
 
+@user_errors
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)

@@ -65,28 +65,16 @@ def batch(rng: np.random.Generator, size: int, mode: str):
     return np.stack([render(n, rng, mode) for n in numbers]), [str(n) for n in numbers]
 
 
-def run(mode: str, steps: int, eval_every: int, seed: int) -> list[tuple[int, float, float]]:
-    """[(step, mean training loss since the last row, held-out exact-read share)]."""
+def parseq_train_step(model, optimizer, charset: str):
+    """A jitted optax step of `model` (a PARSeq) on the mean permutation loss:
+    (params, opt_state, images, tokens, dropout key) -> (params, opt_state, loss)."""
     import jax
-    import jax.numpy as jnp
     import optax
 
-    from configs.jersey import parseq as parseq_config
     from zoo.losses.text_recognition import permutation_loss
-    from zoo.models.parseq import decode_tokens, encode_labels, token_ids
-    from zoo.tasks.jersey_recognition import make_model
+    from zoo.models.parseq import token_ids
 
-    config = parseq_config.get_config("synthetic")
-    charset = config.model.charset
-    model = make_model(config)  # the network `train.py` builds from this config
     ids = token_ids(charset)
-    rng = np.random.default_rng(seed)
-    images, texts = batch(rng, 2, mode)
-    params = model.init({"params": jax.random.key(seed), "dropout": jax.random.key(seed + 1)},
-                        {"images": images, "tokens": encode_labels(texts, charset, 2)}, train=True)["params"]
-    optimizer = optax.chain(optax.clip_by_global_norm(20.0), optax.adamw(
-        optax.warmup_cosine_decay_schedule(0.0, 1e-3, min(100, steps // 2), steps), weight_decay=0.0))
-    opt_state = optimizer.init(params)
 
     @jax.jit
     def train_step(params, opt_state, images, tokens, key):
@@ -100,6 +88,31 @@ def run(mode: str, steps: int, eval_every: int, seed: int) -> list[tuple[int, fl
         updates, opt_state = optimizer.update(grads, opt_state, params)
         return optax.apply_updates(params, updates), opt_state, loss
 
+    return train_step
+
+
+def run(mode: str, steps: int, eval_every: int, seed: int) -> list[tuple[int, float, float]]:
+    """[(step, mean training loss since the last row, held-out exact-read share)]."""
+    import jax
+    import jax.numpy as jnp
+    import optax
+
+    from configs.jersey import parseq as parseq_config
+    from zoo.models.parseq import decode_tokens, encode_labels
+    from zoo.tasks.jersey_recognition import make_model
+
+    config = parseq_config.get_config("synthetic")
+    charset = config.model.charset
+    model = make_model(config)  # the network `train.py` builds from this config
+    rng = np.random.default_rng(seed)
+    images, texts = batch(rng, 2, mode)
+    params = model.init({"params": jax.random.key(seed), "dropout": jax.random.key(seed + 1)},
+                        {"images": images, "tokens": encode_labels(texts, charset, 2)}, train=True)["params"]
+    optimizer = optax.chain(optax.clip_by_global_norm(20.0), optax.adamw(
+        optax.warmup_cosine_decay_schedule(0.0, 1e-3, min(100, steps // 2), steps), weight_decay=0.0))
+    opt_state = optimizer.init(params)
+
+    train_step = parseq_train_step(model, optimizer, charset)
     logits_of = jax.jit(lambda p, x: model.apply(
         {"params": p}, {"images": x, "tokens": jnp.zeros((len(x), 4), jnp.int32)}, train=False)["logits"])
     held_out, truth = batch(np.random.default_rng(seed + 99), 256, mode)

@@ -15,8 +15,8 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from zoo.losses.text_recognition import permutation_loss
-from zoo.models.parseq import DIGITS, PARSeq, decode_tokens, encode_labels, token_ids
+from benchmarks.parseq_from_scratch import parseq_train_step
+from zoo.models.parseq import DIGITS, PARSeq, decode_tokens, encode_labels
 
 HEIGHT, WIDTH = 16, 32
 
@@ -34,7 +34,6 @@ def rendered_numbers(rng: np.random.Generator, count: int) -> tuple[np.ndarray, 
 def test_parseq_learns_to_read_rendered_numbers():
     model = PARSeq(charset=DIGITS, max_label_length=2, patch_size=(4, 4), embed_dim=48, enc_num_heads=2,
                    enc_depth=2, dec_num_heads=2, dec_mlp_ratio=2, enc_mlp_ratio=2)
-    ids = token_ids(DIGITS)
     rng = np.random.default_rng(0)
     images, texts = rendered_numbers(rng, 2)
     params = model.init({"params": jax.random.key(0), "dropout": jax.random.key(1)},
@@ -43,18 +42,7 @@ def test_parseq_learns_to_read_rendered_numbers():
     optimizer = optax.adamw(optax.warmup_cosine_decay_schedule(0.0, 2e-3, 50, steps), weight_decay=0.0)
     opt_state = optimizer.init(params)
 
-    @jax.jit
-    def train_step(params, opt_state, images, tokens, key):
-        def loss_fn(p):
-            logits = model.apply({"params": p}, {"images": images, "tokens": tokens}, train=True,
-                                 rngs={"dropout": key})["logits"]
-            sums, counts = permutation_loss(logits, tokens, eos=ids["eos"], pad=ids["pad"])
-            return sums.sum() / counts.sum()
-
-        loss, grads = jax.value_and_grad(loss_fn)(params)
-        updates, opt_state = optimizer.update(grads, opt_state, params)
-        return optax.apply_updates(params, updates), opt_state, loss
-
+    train_step = parseq_train_step(model, optimizer, DIGITS)
     read = jax.jit(lambda p, x: model.apply({"params": p}, {"images": x, "tokens": jnp.zeros((len(x), 4), jnp.int32)},
                                             train=False))
     held_out, truth = rendered_numbers(np.random.default_rng(1), 200)

@@ -346,9 +346,12 @@ def make_loss(config: ml_collections.ConfigDict):
 
 def predict_half(config: ml_collections.ConfigDict, predictor, half: Half) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(frame, class_index into the network's classes, confidence) of the spots of one half."""
-    outputs = predictor(half_inputs(config, half))
-    scores = stitch_spotting(np.asarray(outputs["spotting"], np.float64), len(half.features),
-                             chunk_size(config), receptive_field(config))
+    return half_spots(config, predictor(half_inputs(config, half))["spotting"], len(half.features))
+
+
+def half_spots(config: ml_collections.ConfigDict, spotting, num_frames: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The spots (as `predict_half`) from the action vectors [n, N, 2 + C] of a half's inference chunks."""
+    scores = stitch_spotting(np.asarray(spotting, np.float64), num_frames, chunk_size(config), receptive_field(config))
     return greedy_nms(scores, window=config.eval.nms_window_seconds * config.data.framerate,
                       threshold=config.eval.nms_threshold)
 
